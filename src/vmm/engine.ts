@@ -62,4 +62,11 @@ export interface EngineHost {
   poll(): ExitStatus | undefined;
   /** True when the main thread has posted something since the last poll (cheap: one Atomics.load). */
   pending(): boolean;
+  /**
+   * Block the machine thread for at most timeoutMs, returning early when the
+   * main thread posts input (Atomics.wait on the host link). The emu engine
+   * calls it when every vCPU is in WFI. Optional: without it the engine sleeps
+   * the whole timeout.
+   */
+  waitForEvent?(timeoutMs: number): void;
 }
