@@ -1,0 +1,396 @@
+/*
+ * tsvisor_sys: the smallest possible bridge from JavaScript to the Linux
+ * syscalls a KVM-based VMM needs. Every function wraps exactly one syscall;
+ * all policy (struct layouts, ioctl numbers, retry rules) lives in TypeScript.
+ *
+ * Failures throw a JS Error whose .code is the errno name ("EINTR", ...) and
+ * whose .errno is the number, so callers can catch specific conditions.
+ */
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define CHECK(call) do { if ((call) != napi_ok) return throw_msg(env, "napi call failed: " #call); } while (0)
+
+static napi_value throw_msg(napi_env env, const char *msg) {
+  napi_throw_error(env, "EINVAL", msg);
+  return NULL;
+}
+
+/* Throw an Error for errno `err`; .code = "EXXX" (strerrorname_np), .errno = err. */
+static napi_value throw_errno(napi_env env, int err, const char *what) {
+  char msg[160];
+  const char *name = strerrorname_np(err);
+  if (name == NULL) name = "EUNKNOWN";
+  snprintf(msg, sizeof msg, "%s: %s (%s)", what, strerror(err), name);
+  napi_value code, text, error, num;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_error(env, code, text, &error);
+  napi_create_int32(env, err, &num);
+  napi_set_named_property(env, error, "errno", num);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value make_int(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, v, &r);
+  return r;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  for (size_t i = argc; i < want; i++) napi_get_undefined(env, &argv[i]);
+  return 1;
+}
+
+/* A number argument as int64 (accepts bigint too, for addresses and u64 values). */
+static int get_i64(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_number) return napi_get_value_int64(env, v, out) == napi_ok;
+  if (t == napi_bigint) {
+    bool lossless;
+    return napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok;
+  }
+  return 0;
+}
+
+static int get_u64(napi_env env, napi_value v, uint64_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_bigint) {
+    bool lossless;
+    return napi_get_value_bigint_uint64(env, v, out, &lossless) == napi_ok;
+  }
+  if (t == napi_number) {
+    double d;
+    if (napi_get_value_double(env, v, &d) != napi_ok || d < 0) return 0;
+    *out = (uint64_t)d;
+    return 1;
+  }
+  return 0;
+}
+
+/* Host pointer of a Buffer / TypedArray / DataView / ArrayBuffer (NULL if it is none of those). */
+static void *data_pointer(napi_env env, napi_value v, size_t *len) {
+  bool is;
+  void *data = NULL;
+  size_t n = 0;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count, off;
+    napi_value ab;
+    napi_get_typedarray_info(env, v, &type, &count, &data, &ab, &off);
+    size_t esz = 1;
+    switch (type) {
+      case napi_int16_array: case napi_uint16_array: esz = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: esz = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: esz = 8; break;
+      default: esz = 1;
+    }
+    n = count * esz;
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    napi_value ab;
+    size_t off;
+    napi_get_dataview_info(env, v, &n, &data, &ab, &off);
+  } else if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
+    napi_get_arraybuffer_info(env, v, &data, &n);
+  } else {
+    return NULL;
+  }
+  if (len) *len = n;
+  /* A zero-length view may have a NULL data pointer; still "a buffer". */
+  return data ? data : (void *)"";
+}
+
+/* open(path: string, flags: number): fd */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return throw_msg(env, "open: bad arguments");
+  char path[4096];
+  size_t plen;
+  int32_t flags = 0;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok) return throw_msg(env, "open: path must be a string");
+  napi_get_value_int32(env, argv[1], &flags);
+  int fd = open(path, flags | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, errno, path);
+  return make_int(env, fd);
+}
+
+/* close(fd) */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd = -1;
+  get_args(env, info, 1, argv);
+  napi_get_value_int32(env, argv[0], &fd);
+  if (close(fd) < 0) return throw_errno(env, errno, "close");
+  return NULL;
+}
+
+/*
+ * ioctl(fd, request, arg): int. `arg` is an integer (number/bigint, passed by
+ * value) or a buffer (its data pointer is passed). request is a u32.
+ */
+static napi_value js_ioctl(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  uint32_t req;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_uint32(env, argv[1], &req) != napi_ok)
+    return throw_msg(env, "ioctl: bad fd or request");
+  unsigned long arg = 0;
+  if (argc >= 3) {
+    void *p = data_pointer(env, argv[2], NULL);
+    if (p != NULL) {
+      arg = (unsigned long)p;
+    } else {
+      int64_t v;
+      napi_valuetype t;
+      napi_typeof(env, argv[2], &t);
+      if (t != napi_undefined) {
+        if (!get_i64(env, argv[2], &v)) return throw_msg(env, "ioctl: arg must be an integer or a buffer");
+        arg = (unsigned long)v;
+      }
+    }
+  }
+  int r = ioctl(fd, req, arg);
+  if (r < 0) return throw_errno(env, errno, "ioctl");
+  return make_int(env, r);
+}
+
+/*
+ * One mmap'd region, owned by the external ArrayBuffer that exposes it. Live
+ * mappings are kept in a list so munmap(buffer) can find and retire one;
+ * the list is shared by all threads (workers), hence the mutex.
+ */
+struct mapping {
+  void *addr;
+  size_t len;
+  int unmapped;
+  struct mapping *next;
+};
+static struct mapping *mappings;
+static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void finalize_mapping(napi_env env, void *data, void *hint) {
+  (void)env; (void)data;
+  struct mapping *m = hint;
+  pthread_mutex_lock(&mappings_lock);
+  for (struct mapping **pp = &mappings; *pp; pp = &(*pp)->next) {
+    if (*pp == m) { *pp = m->next; break; }
+  }
+  int unmapped = m->unmapped;
+  pthread_mutex_unlock(&mappings_lock);
+  if (!unmapped) munmap(m->addr, m->len);
+  free(m);
+}
+
+/*
+ * mmap(len, prot, flags, fd, offset): { buffer: ArrayBuffer, addr: bigint }.
+ * The ArrayBuffer views the mapping directly; when it is garbage collected the
+ * mapping is unmapped, so nothing can ever reach freed memory through it.
+ */
+static napi_value js_mmap(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv)) return throw_msg(env, "mmap: bad arguments");
+  int64_t len, off;
+  int32_t prot, flags, fd;
+  if (!get_i64(env, argv[0], &len) || len <= 0) return throw_msg(env, "mmap: bad length");
+  napi_get_value_int32(env, argv[1], &prot);
+  napi_get_value_int32(env, argv[2], &flags);
+  napi_get_value_int32(env, argv[3], &fd);
+  if (!get_i64(env, argv[4], &off)) off = 0;
+  void *p = mmap(NULL, (size_t)len, prot, flags, fd, (off_t)off);
+  if (p == MAP_FAILED) return throw_errno(env, errno, "mmap");
+  struct mapping *m = calloc(1, sizeof *m);
+  if (m == NULL) { munmap(p, (size_t)len); return throw_errno(env, ENOMEM, "mmap"); }
+  m->addr = p;
+  m->len = (size_t)len;
+  napi_value ab, addr, obj;
+  if (napi_create_external_arraybuffer(env, p, (size_t)len, finalize_mapping, m, &ab) != napi_ok) {
+    munmap(p, (size_t)len);
+    free(m);
+    return throw_msg(env, "mmap: cannot create external ArrayBuffer");
+  }
+  pthread_mutex_lock(&mappings_lock);
+  m->next = mappings;
+  mappings = m;
+  pthread_mutex_unlock(&mappings_lock);
+  napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)p, &addr);
+  napi_create_object(env, &obj);
+  napi_set_named_property(env, obj, "buffer", ab);
+  napi_set_named_property(env, obj, "addr", addr);
+  return obj;
+}
+
+/*
+ * munmap(buffer): detach the ArrayBuffer returned by mmap (all views become
+ * empty) and then unmap, so JS can never touch the unmapped range.
+ */
+static napi_value js_munmap(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  bool is = false;
+  napi_is_arraybuffer(env, argv[0], &is);
+  if (!is) return throw_msg(env, "munmap: argument must be an ArrayBuffer from mmap");
+  void *data;
+  size_t len;
+  napi_get_arraybuffer_info(env, argv[0], &data, &len);
+  if (len == 0) return NULL; /* already detached */
+  struct mapping *m;
+  pthread_mutex_lock(&mappings_lock);
+  for (m = mappings; m; m = m->next) {
+    if (m->addr == data && m->len == len && !m->unmapped) break;
+  }
+  if (m) m->unmapped = 1; /* from here on the finalizer will not unmap */
+  pthread_mutex_unlock(&mappings_lock);
+  if (!m) return throw_msg(env, "munmap: buffer was not returned by mmap");
+  if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) return throw_msg(env, "munmap: buffer is not detachable");
+  if (munmap(data, len) < 0) return throw_errno(env, errno, "munmap");
+  return NULL;
+}
+
+/* madvise(buffer, offset, length, advice) on a range of an mmap'd ArrayBuffer. */
+static napi_value js_madvise(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  size_t len;
+  uint8_t *base = data_pointer(env, argv[0], &len);
+  int64_t off, n;
+  int32_t advice;
+  if (base == NULL || !get_i64(env, argv[1], &off) || !get_i64(env, argv[2], &n) || napi_get_value_int32(env, argv[3], &advice) != napi_ok)
+    return throw_msg(env, "madvise: bad arguments");
+  if (off < 0 || n < 0 || (uint64_t)off + (uint64_t)n > len) return throw_msg(env, "madvise: range outside buffer");
+  if (madvise(base + off, (size_t)n, advice) < 0) return throw_errno(env, errno, "madvise");
+  return NULL;
+}
+
+/* eventfd(initval, flags): fd (EFD_CLOEXEC always added). */
+static napi_value js_eventfd(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  uint32_t init = 0;
+  int32_t flags = 0;
+  napi_get_value_uint32(env, argv[0], &init);
+  napi_get_value_int32(env, argv[1], &flags);
+  int fd = eventfd(init, flags | EFD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, errno, "eventfd");
+  return make_int(env, fd);
+}
+
+/* eventfdRead(fd): bigint counter; 0n when a non-blocking eventfd is empty (EAGAIN). */
+static napi_value js_eventfd_read(napi_env env, napi_callback_info info) {
+  napi_value argv[1], r;
+  int32_t fd = -1;
+  get_args(env, info, 1, argv);
+  napi_get_value_int32(env, argv[0], &fd);
+  uint64_t v = 0;
+  ssize_t n = read(fd, &v, sizeof v);
+  if (n < 0 && errno != EAGAIN) return throw_errno(env, errno, "eventfd read");
+  if (n < 0) v = 0;
+  napi_create_bigint_uint64(env, v, &r);
+  return r;
+}
+
+/* eventfdWrite(fd, value: number|bigint) */
+static napi_value js_eventfd_write(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd = -1;
+  get_args(env, info, 2, argv);
+  napi_get_value_int32(env, argv[0], &fd);
+  uint64_t v;
+  if (!get_u64(env, argv[1], &v)) return throw_msg(env, "eventfdWrite: bad value");
+  if (write(fd, &v, sizeof v) < 0) return throw_errno(env, errno, "eventfd write");
+  return NULL;
+}
+
+static napi_value js_gettid(napi_env env, napi_callback_info info) {
+  (void)info;
+  return make_int(env, (int64_t)syscall(SYS_gettid));
+}
+
+/* tgkill(tid, sig): the thread group is always this process. */
+static napi_value js_tgkill(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t tid = 0, sig = 0;
+  get_args(env, info, 2, argv);
+  napi_get_value_int32(env, argv[0], &tid);
+  napi_get_value_int32(env, argv[1], &sig);
+  if (syscall(SYS_tgkill, getpid(), tid, sig) < 0) return throw_errno(env, errno, "tgkill");
+  return NULL;
+}
+
+static void kick_handler(int sig) { (void)sig; }
+
+/*
+ * installKickSignal(signo): a real no-op handler WITHOUT SA_RESTART, so a
+ * blocking KVM_RUN on the signalled thread returns EINTR. Also unblocks the
+ * signal on the calling thread (worker threads may inherit a blocked mask).
+ */
+static napi_value js_install_kick_signal(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t sig = 0;
+  get_args(env, info, 1, argv);
+  napi_get_value_int32(env, argv[0], &sig);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = kick_handler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  if (sigaction(sig, &sa, NULL) < 0) return throw_errno(env, errno, "sigaction");
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  int e = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  if (e != 0) return throw_errno(env, e, "pthread_sigmask");
+  return NULL;
+}
+
+/* addressOf(view): bigint host address of a buffer's first byte (for structs that embed pointers). */
+static napi_value js_address_of(napi_env env, napi_callback_info info) {
+  napi_value argv[1], r;
+  get_args(env, info, 1, argv);
+  void *p = data_pointer(env, argv[0], NULL);
+  if (p == NULL) return throw_msg(env, "addressOf: argument must be a buffer");
+  napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)p, &r);
+  return r;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "open", 0, js_open, 0, 0, 0, napi_enumerable, 0 },
+    { "close", 0, js_close, 0, 0, 0, napi_enumerable, 0 },
+    { "ioctl", 0, js_ioctl, 0, 0, 0, napi_enumerable, 0 },
+    { "mmap", 0, js_mmap, 0, 0, 0, napi_enumerable, 0 },
+    { "munmap", 0, js_munmap, 0, 0, 0, napi_enumerable, 0 },
+    { "madvise", 0, js_madvise, 0, 0, 0, napi_enumerable, 0 },
+    { "eventfd", 0, js_eventfd, 0, 0, 0, napi_enumerable, 0 },
+    { "eventfdRead", 0, js_eventfd_read, 0, 0, 0, napi_enumerable, 0 },
+    { "eventfdWrite", 0, js_eventfd_write, 0, 0, 0, napi_enumerable, 0 },
+    { "gettid", 0, js_gettid, 0, 0, 0, napi_enumerable, 0 },
+    { "tgkill", 0, js_tgkill, 0, 0, 0, napi_enumerable, 0 },
+    { "installKickSignal", 0, js_install_kick_signal, 0, 0, 0, napi_enumerable, 0 },
+    { "addressOf", 0, js_address_of, 0, 0, 0, napi_enumerable, 0 },
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE_INIT() { return init(env, exports); }

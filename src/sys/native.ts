@@ -1,0 +1,82 @@
+/**
+ * Loader and types for the tsvisor_sys N-API addon (native/tsvisor.c).
+ *
+ * The addon wraps single syscalls only; everything else is TypeScript. Every
+ * failing call throws an Error with `.code` (errno name, e.g. 'EINTR') and
+ * `.errno` (number): use `isErrno(e, 'EINTR')` to test for one.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** A buffer argument: its data pointer is what the syscall receives. */
+export type BufferArg = ArrayBuffer | ArrayBufferView;
+
+export interface NativeSys {
+  open(path: string, flags: number): number;
+  close(fd: number): void;
+  /** ioctl(fd, request, arg): a number/bigint arg is passed by value, a buffer by pointer. Returns the int result. */
+  ioctl(fd: number, request: number, arg?: number | bigint | BufferArg): number;
+  /** The returned ArrayBuffer views the mapping; the mapping is released by munmap(buffer) or when the buffer is collected. */
+  mmap(len: number, prot: number, flags: number, fd: number, offset: number): { buffer: ArrayBuffer; addr: bigint };
+  /** Detaches `buffer` (all views become empty) then unmaps it. */
+  munmap(buffer: ArrayBuffer): void;
+  madvise(buffer: BufferArg, offset: number, length: number, advice: number): void;
+  eventfd(initval: number, flags: number): number;
+  /** Reads and resets the counter; 0n when a non-blocking eventfd is empty. */
+  eventfdRead(fd: number): bigint;
+  eventfdWrite(fd: number, value: number | bigint): void;
+  gettid(): number;
+  tgkill(tid: number, sig: number): void;
+  /** No-op handler without SA_RESTART (so a blocked KVM_RUN gets EINTR); unblocks the signal on the calling thread. */
+  installKickSignal(signo: number): void;
+  /** Host address of a buffer's first byte. Only stable for off-heap buffers (mmap'd or >= 64 bytes). */
+  addressOf(view: BufferArg): bigint;
+}
+
+export interface SysError extends Error {
+  code: string;
+  errno: number;
+}
+
+export function isErrno(e: unknown, code: string): e is SysError {
+  return e instanceof Error && (e as Partial<SysError>).code === code;
+}
+
+/** Where the addon is relative to this file: src/sys (tsx) or dist/src/sys (compiled). */
+function findAddon(): string {
+  const candidates = ['../../build/Release/tsvisor_sys.node', '../../../build/Release/tsvisor_sys.node'];
+  for (const rel of candidates) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error('tsvisor_sys.node not built: run `npm run install` (node-gyp rebuild) in the package root');
+}
+
+let loaded: NativeSys | undefined;
+
+/** The addon, loaded on first use (so modules that merely import this file work without it). */
+export function sys(): NativeSys {
+  if (loaded === undefined) {
+    const require = createRequire(import.meta.url);
+    loaded = require(findAddon()) as NativeSys;
+  }
+  return loaded;
+}
+
+/** Linux constants used with the addon (x86-64 / generic values). */
+export const O_RDWR = 2;
+export const O_CLOEXEC = 0o2000000;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+export const MADV_DONTNEED = 4;
+export const MADV_DONTFORK = 10;
+export const MADV_HUGEPAGE = 14;
+export const EFD_NONBLOCK = 0o4000;
+export const SIGUSR2 = 12;
+/** The signal tsvisor uses to kick a thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
+export const KICK_SIGNAL = SIGUSR2;
