@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Entry point of the tsvisor command: runs the compiled CLI from dist/.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const cli = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(cli))) {
+  process.stderr.write('tsvisor: not built yet: run `npm run build` (or `npm ci`) in the tsvisor directory\n');
+  process.exit(2);
+}
+const { main } = await import(cli.href);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,46 @@
+/**
+ * Attach a terminal to a Machine's serial console, QEMU style: raw mode while
+ * attached, Ctrl-A X quits, Ctrl-A H prints help, Ctrl-A Ctrl-A sends Ctrl-A.
+ * With a non-TTY stdin (a pipe, a file), bytes are passed through unchanged.
+ */
+import type { Machine } from '../vmm/machine.js';
+
+const CTRL_A = 0x01;
+
+export function attachConsole(machine: Machine, input: NodeJS.ReadStream, output: NodeJS.WriteStream): () => void {
+  machine.serial.output.pipe(output, { end: false });
+  const tty = input.isTTY === true;
+  if (tty) input.setRawMode(true);
+  let escape = false;
+  const onData = (chunk: Buffer): void => {
+    if (!tty) {
+      machine.serial.write(chunk);
+      return;
+    }
+    const out: number[] = [];
+    for (const b of chunk) {
+      if (escape) {
+        escape = false;
+        const c = String.fromCharCode(b).toLowerCase();
+        if (c === 'x') {
+          output.write('\r\ntsvisor: terminated by Ctrl-A X\r\n');
+          void machine.stop();
+        } else if (c === 'h') {
+          output.write('\r\nCtrl-A X  quit\r\nCtrl-A H  this help\r\nCtrl-A Ctrl-A  send Ctrl-A\r\n');
+        } else if (b === CTRL_A) out.push(CTRL_A);
+        continue;
+      }
+      if (b === CTRL_A) escape = true;
+      else out.push(b);
+    }
+    if (out.length > 0) machine.serial.write(Uint8Array.from(out));
+  };
+  input.on('data', onData);
+  input.resume();
+  return () => {
+    input.off('data', onData);
+    if (tty) input.setRawMode(false);
+    input.pause();
+    machine.serial.output.unpipe(output);
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Machine configuration: the typed options a user gives (library or CLI), and
+ * the one place they are validated and resolved into a MachineConfig that the
+ * builder turns into a running VM. Every problem is a ConfigError whose message
+ * is one line a user can act on.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
+
+export type Accel = 'kvm' | 'emu';
+export type GuestArch = 'x86_64' | 'aarch64';
+
+export interface MachineOptions {
+  /** Path of the guest kernel: an x86 bzImage / PVH ELF for kvm, an arm64 Image for emu. */
+  kernel: string;
+  initrd?: string;
+  /** Kernel command line. When absent, a default for the engine's console is used. */
+  append?: string;
+  /** Guest RAM: bytes, or a size string such as "512M", "2G". Default 512 MiB. */
+  memory?: number | string;
+  /** Number of vCPUs. Default 1. */
+  cpus?: number;
+  /** CPU engine. "auto" (default) picks hardware KVM where it exists, else the emulator. */
+  accel?: Accel | 'auto';
+  /** Engine options, as in `--accel emu,jit=off`. */
+  accelOptions?: Record<string, string>;
+}
+
+export interface MachineConfig {
+  accel: Accel;
+  arch: GuestArch;
+  kernel: string;
+  initrd?: string;
+  cmdline: string;
+  memoryBytes: number;
+  cpus: number;
+  accelOptions: Record<string, string>;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_CMDLINE: Record<Accel, string> = {
+  emu: 'console=ttyAMA0 nokaslr cryptomgr.notests',
+  kvm: 'console=ttyS0 earlyprintk=serial,ttyS0,115200 reboot=k panic=-1',
+};
+
+const MIB = 1024 * 1024;
+export const MIN_MEMORY = 16 * MIB;
+export const MAX_CPUS: Record<Accel, number> = { kvm: 32, emu: 8 };
+
+/** Parse "512M", "2G", "1048576", "64k" into bytes. */
+export function parseSize(text: string | number): number {
+  if (typeof text === 'number') {
+    if (!Number.isSafeInteger(text) || text <= 0) throw new ConfigError(`memory size must be a positive whole number of bytes, not ${text}`);
+    return text;
+  }
+  const m = /^\s*(\d+)\s*([kKmMgGtT]?)(i?[bB])?\s*$/.exec(text);
+  if (!m) throw new ConfigError(`cannot read size "${text}" (examples: 512M, 2G)`);
+  const n = Number(m[1]);
+  const unit = (m[2] ?? '').toLowerCase();
+  const mult = unit === 'k' ? 1024 : unit === 'm' ? MIB : unit === 'g' ? 1024 * MIB : unit === 't' ? 1024 * 1024 * MIB : 1;
+  // A bare number is MiB, as in QEMU's -m.
+  const bytes = unit === '' && !m[3] ? n * MIB : n * mult;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new ConfigError(`size "${text}" is out of range`);
+  return bytes;
+}
+
+function checkFile(what: string, path: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new ConfigError(`${what} file not found: ${path}`);
+  }
+  if (!st.isFile()) throw new ConfigError(`${what} is not a regular file: ${path}`);
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new ConfigError(`${what} file is not readable: ${path}`);
+  }
+}
+
+export interface HostFacts {
+  /** /sys/module/kvm_intel or kvm_amd is loaded. */
+  hardwareKvm: boolean;
+  /** Total host memory in bytes. */
+  hostMemory?: number;
+}
+
+/** Validate options and resolve defaults. Throws ConfigError. */
+export function resolveConfig(opts: MachineOptions, host: HostFacts): MachineConfig {
+  if (typeof opts !== 'object' || opts === null) throw new ConfigError('machine options must be an object');
+  const accelIn = opts.accel ?? 'auto';
+  if (accelIn !== 'kvm' && accelIn !== 'emu' && accelIn !== 'auto') {
+    throw new ConfigError(`unknown accelerator "${String(accelIn)}" (use kvm, emu or auto)`);
+  }
+  const accel: Accel = accelIn === 'auto' ? (host.hardwareKvm ? 'kvm' : 'emu') : accelIn;
+  const arch: GuestArch = accel === 'kvm' ? 'x86_64' : 'aarch64';
+
+  if (typeof opts.kernel !== 'string' || opts.kernel === '') throw new ConfigError('a kernel is required (--kernel FILE)');
+  checkFile('kernel', opts.kernel);
+  if (opts.initrd !== undefined) {
+    if (typeof opts.initrd !== 'string' || opts.initrd === '') throw new ConfigError('initrd must be a file path');
+    checkFile('initrd', opts.initrd);
+  }
+  if (opts.append !== undefined && typeof opts.append !== 'string') throw new ConfigError('append must be a string');
+  const cmdline = opts.append ?? DEFAULT_CMDLINE[accel];
+  if (cmdline.length > 4095) throw new ConfigError('kernel command line is longer than 4095 bytes');
+
+  const memoryBytes = parseSize(opts.memory ?? 512 * MIB);
+  if (memoryBytes < MIN_MEMORY) throw new ConfigError(`memory ${memoryBytes / MIB} MiB is below the minimum of ${MIN_MEMORY / MIB} MiB`);
+  if (memoryBytes % (2 * MIB) !== 0 && accel === 'emu') throw new ConfigError('memory must be a multiple of 2 MiB');
+  if (memoryBytes % MIB !== 0) throw new ConfigError('memory must be a multiple of 1 MiB');
+  const hostMem = host.hostMemory ?? totalmem();
+  if (memoryBytes > hostMem) {
+    throw new ConfigError(`memory ${memoryBytes / MIB} MiB is more than the host has (${Math.floor(hostMem / MIB)} MiB)`);
+  }
+  if (accel === 'emu' && memoryBytes > 3 * 1024 * MIB) throw new ConfigError('the emu engine supports at most 3 GiB of guest memory');
+
+  const cpus = opts.cpus ?? 1;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS[accel]) {
+    throw new ConfigError(`cpus must be a whole number from 1 to ${MAX_CPUS[accel]} for the ${accel} engine, not ${String(cpus)}`);
+  }
+  const accelOptions = { ...(opts.accelOptions ?? {}) };
+  for (const [k, v] of Object.entries(accelOptions)) {
+    if (accel === 'emu' && k === 'jit' && (v === 'on' || v === 'off')) continue;
+    throw new ConfigError(`unknown option "${k}=${v}" for the ${accel} engine`);
+  }
+  return { accel, arch, kernel: opts.kernel, initrd: opts.initrd, cmdline, memoryBytes, cpus, accelOptions };
+}
+
+/** Parse "emu,jit=off" into accel + options. */
+export function parseAccelFlag(text: string): { accel: Accel | 'auto'; options: Record<string, string> } {
+  const [name, ...rest] = text.split(',');
+  if (name !== 'kvm' && name !== 'emu' && name !== 'auto') throw new ConfigError(`unknown accelerator "${name}" (use kvm, emu or auto)`);
+  const options: Record<string, string> = {};
+  for (const kv of rest) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new ConfigError(`accelerator option "${kv}" must look like key=value`);
+    options[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return { accel: name, options };
+}

@@ -1,0 +1,131 @@
+/**
+ * The link between a VM's main-thread handle (Machine) and its machine thread.
+ *
+ * The machine thread spends its life blocked in guest code (KVM_RUN, or the
+ * emulator's loop), so it cannot use its event loop. Everything crosses in
+ * shared memory instead:
+ *  - console input: main -> machine, a ByteRing; the engine drains it in poll()
+ *  - console output: machine -> main, a ByteRing; main wakes with waitAsync
+ *  - control: a stop request flag
+ * After writing, the main thread "kicks" the machine thread: a notify wakes an
+ * emulator sleeping in WFI, and for kvm a signal makes KVM_RUN return EINTR
+ * (the kvm engine tells us its thread id through `setKick`).
+ */
+import type { ByteSink } from '../devices/device.js';
+import { ByteRing } from './byte-ring.js';
+import type { EngineHost, ExitStatus } from './engine.js';
+
+const STOP = 0;
+const CTL_WORDS = 4;
+
+export interface HostLinkBuffers {
+  input: SharedArrayBuffer;
+  output: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+}
+
+export function createHostLinkBuffers(): HostLinkBuffers {
+  return {
+    input: new ByteRing(64 * 1024).sab,
+    output: new ByteRing(1024 * 1024).sab,
+    control: new SharedArrayBuffer(CTL_WORDS * 4),
+  };
+}
+
+/** Main-thread side. */
+export class HostLinkMain {
+  readonly input: ByteRing;
+  readonly output: ByteRing;
+  private readonly ctl: Int32Array;
+  private kickFn: (() => void) | undefined;
+  private pendingInput: Uint8Array[] = [];
+
+  constructor(readonly buffers: HostLinkBuffers) {
+    this.input = new ByteRing(buffers.input);
+    this.output = new ByteRing(buffers.output);
+    this.ctl = new Int32Array(buffers.control);
+  }
+
+  /** Set how to interrupt the machine thread when it is blocked in guest code. */
+  setKick(fn: () => void): void {
+    this.kickFn = fn;
+  }
+
+  kick(): void {
+    this.kickFn?.();
+  }
+
+  /** Queue console input; bytes that do not fit wait here until `flushInput`. */
+  sendInput(bytes: Uint8Array): void {
+    this.pendingInput.push(bytes);
+    this.flushInput();
+  }
+
+  /** Move queued input into the ring; returns true when all of it went. */
+  flushInput(): boolean {
+    let wrote = false;
+    while (this.pendingInput.length > 0) {
+      const b = this.pendingInput[0]!;
+      const n = this.input.write(b);
+      if (n > 0) wrote = true;
+      if (n < b.length) {
+        this.pendingInput[0] = b.subarray(n);
+        break;
+      }
+      this.pendingInput.shift();
+    }
+    if (wrote) this.kick();
+    return this.pendingInput.length === 0;
+  }
+
+  requestStop(): void {
+    Atomics.store(this.ctl, STOP, 1);
+    this.input.bump();
+    this.kick();
+  }
+}
+
+/** Machine-thread side: what the engine sees as its EngineHost. */
+export class HostLinkWorker implements EngineHost {
+  private readonly input: ByteRing;
+  private readonly output: ByteRing;
+  private readonly ctl: Int32Array;
+  private readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
+  /** Where console input goes; returns how many bytes the device accepted. */
+  consoleInput: (bytes: Uint8Array) => number = (b) => b.length;
+
+  constructor(buffers: HostLinkBuffers) {
+    this.input = new ByteRing(buffers.input);
+    this.output = new ByteRing(buffers.output);
+    this.ctl = new Int32Array(buffers.control);
+  }
+
+  pending(): boolean {
+    return this.input.available() > 0 || Atomics.load(this.ctl, STOP) !== 0;
+  }
+
+  poll(): ExitStatus | undefined {
+    if (Atomics.load(this.ctl, STOP) !== 0) return { kind: 'stopped', reason: 'stop requested' };
+    if (this.input.available() > 0) {
+      const bytes = this.input.peek(4096);
+      const n = this.consoleInput(bytes);
+      this.input.consume(Math.max(0, Math.min(n, bytes.length)));
+    }
+    return undefined;
+  }
+
+  waitForEvent(timeoutMs: number): void {
+    const seen = this.input.seq();
+    if (this.pending() || timeoutMs <= 0) return;
+    this.input.waitForWrite(seen, timeoutMs);
+  }
+
+  /** Console output sink for devices. Blocks briefly (up to ~1 s) when the main thread is not draining, then drops. */
+  readonly consoleOutput: ByteSink = (bytes) => {
+    let off = this.output.write(bytes);
+    for (let tries = 0; off < bytes.length && tries < 1000; tries++) {
+      Atomics.wait(this.sleepWord, 0, 0, 1);
+      off += this.output.write(bytes.subarray(off));
+    }
+  };
+}

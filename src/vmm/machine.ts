@@ -1,0 +1,152 @@
+/**
+ * Machine: the public handle of one VM, living on the caller's (main) thread.
+ *
+ *   const m = new Machine({ kernel, initrd, append, memory: '512M', cpus: 1 });
+ *   m.serial.output.pipe(process.stdout);
+ *   await m.start();
+ *   m.serial.write('ls\n');
+ *   const status = await m.wait();
+ *
+ * start() validates the configuration (ConfigError on bad input) and spawns the
+ * machine thread (machine-worker.ts), which builds board + engine + devices and
+ * runs the guest. Console bytes cross in shared-memory rings (host-link.ts).
+ */
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import { ConfigError, resolveConfig, type MachineConfig, type MachineOptions } from './config.js';
+import type { ExitStatus } from './engine.js';
+import { createHostLinkBuffers, HostLinkMain } from './host-link.js';
+import { hostFacts } from './host-facts.js';
+import type { WorkerMessage, WorkerInit } from './machine-worker.js';
+import { createKicker } from './kick.js';
+
+export type MachineState = 'created' | 'starting' | 'running' | 'exited';
+
+export class Machine extends EventEmitter {
+  readonly config: MachineConfig;
+  private link: HostLinkMain;
+  private worker: Worker | undefined;
+  private exitPromise: Promise<ExitStatus>;
+  private resolveExit!: (s: ExitStatus) => void;
+  private outputLoop: Promise<void> | undefined;
+  private _state: MachineState = 'created';
+  private _status: ExitStatus | undefined;
+
+  /** Console (serial port) of the guest. */
+  readonly serial: { output: PassThrough; write: (data: string | Uint8Array) => void };
+
+  /** Validates the options at once; throws ConfigError. */
+  constructor(options: MachineOptions) {
+    super();
+    this.config = resolveConfig(options, hostFacts());
+    this.link = new HostLinkMain(createHostLinkBuffers());
+    this.exitPromise = new Promise((r) => (this.resolveExit = r));
+    const output = new PassThrough();
+    this.serial = {
+      output,
+      write: (data) => this.link.sendInput(typeof data === 'string' ? Buffer.from(data, 'utf8') : data),
+    };
+  }
+
+  get state(): MachineState {
+    return this._state;
+  }
+
+  /** The exit status once the VM has ended. */
+  get status(): ExitStatus | undefined {
+    return this._status;
+  }
+
+  /** Start the VM; resolves once the machine thread has built it and entered guest code. */
+  async start(): Promise<void> {
+    if (this._state !== 'created') throw new Error(`cannot start a machine that is ${this._state}`);
+    this._state = 'starting';
+    const init: WorkerInit = { config: this.config, buffers: this.link.buffers };
+    const url = new URL(import.meta.url.endsWith('.ts') ? './machine-worker.ts' : './machine-worker.js', import.meta.url);
+    const worker = new Worker(url, { workerData: init, stdout: false, stderr: false });
+    this.worker = worker;
+    this.outputLoop = this.pumpOutput();
+    await new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: WorkerMessage) => {
+        switch (m.type) {
+          case 'running':
+            if (m.kick) this.link.setKick(createKicker(m.kick.tid, m.kick.signal));
+            this._state = 'running';
+            this.emit('running');
+            resolve();
+            break;
+          case 'exit':
+            this.finish(m.status);
+            resolve();
+            break;
+          case 'config-error':
+            reject(new ConfigError(m.message));
+            this.finish({ kind: 'error', message: m.message });
+            break;
+        }
+      });
+      worker.on('error', (e) => {
+        const status: ExitStatus = { kind: 'error', message: e instanceof Error ? e.message : String(e) };
+        reject(e);
+        this.finish(status);
+      });
+      worker.on('exit', (code) => {
+        if (this._state !== 'exited') {
+          const status: ExitStatus = { kind: 'error', message: `machine thread ended unexpectedly (code ${code})` };
+          reject(new Error(status.message));
+          this.finish(status);
+        }
+      });
+    });
+  }
+
+  /** Resolves with the exit status when the VM ends (poweroff, reset, stop, error). */
+  wait(): Promise<ExitStatus> {
+    return this.exitPromise;
+  }
+
+  /** Ask the VM to stop; resolves with its exit status. */
+  async stop(): Promise<ExitStatus> {
+    if (this._state === 'exited') return this._status!;
+    if (this._state === 'created') {
+      this.finish({ kind: 'stopped', reason: 'never started' });
+      return this._status!;
+    }
+    this.link.requestStop();
+    const timer = setTimeout(() => void this.worker?.terminate(), 5000);
+    const s = await this.exitPromise;
+    clearTimeout(timer);
+    return s;
+  }
+
+  private async pumpOutput(): Promise<void> {
+    const ring = this.link.output;
+    for (;;) {
+      const seen = ring.seq();
+      if (ring.available() > 0) {
+        this.serial.output.write(Buffer.from(ring.read()));
+        continue;
+      }
+      if (this._state === 'exited') return;
+      // Also retry queued input that did not fit: the guest may have drained the ring.
+      this.link.flushInput();
+      await ring.waitForWriteAsync(seen, 50);
+    }
+  }
+
+  private finish(status: ExitStatus): void {
+    if (this._state === 'exited') return;
+    this._state = 'exited';
+    this._status = status;
+    const done = async (): Promise<void> => {
+      await this.outputLoop;
+      const ring = this.link.output;
+      if (ring.available() > 0) this.serial.output.write(Buffer.from(ring.read()));
+      this.serial.output.end();
+      this.emit('exit', status);
+      this.resolveExit(status);
+    };
+    void done();
+  }
+}
