@@ -1,0 +1,257 @@
+/**
+ * Guest assets for tsvisor: a Debian kernel, a busybox initramfs and an ext4
+ * root disk per architecture, fetched and built on demand and cached under
+ * cacheRoot() (cache.ts). Layout:
+ *
+ *   <root>/apt/<arch>/                        private apt lists and config (apt.ts)
+ *   <root>/<arch>/linux-<release>_<version>/  vmlinuz, config, lib/modules/<release>/ (kernel.ts)
+ *   <root>/<arch>/busybox_<version>/          busybox, busybox.json (busybox.ts)
+ *   <root>/<arch>/guest_<release>_<hash>/     initrd.cpio.gz, rootfs.ext4, guest.json
+ *   <root>/<arch>/current-<flavour>.json      which of the above ensureGuest last produced
+ *
+ * The guest dir's hash covers the busybox version and the source of the
+ * tree/init/cpio builders, so editing /init rebuilds the initramfs (offline:
+ * the kernel and busybox dirs are enough).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { aptDownload, aptEnv, aptUpdate, haveLists, packageInfo, resolveMeta, type DebArch, type PackageInfo } from './apt.js';
+import { BUSYBOX_JSON, buildBusyboxDir, busyboxDirName, busyboxPath, readBusyboxDir, type BusyboxInfo } from './busybox.js';
+import { atomicDir, atomicWrite, cacheRoot } from './cache.js';
+import { buildInitramfs } from './initramfs.js';
+import { buildKernelDir, kernelDirName, modulesDirPath, readKernelDir, vmlinuzPath, type KernelInfo } from './kernel.js';
+import { moduleName } from './modules.js';
+import { fmtSize, stderrLog, step, type Log } from './progress.js';
+import { buildRootfs } from './rootfs.js';
+
+export type GuestArch = DebArch;
+/** Debian kernel flavour: generic (linux-image-<arch>) or cloud (linux-image-cloud-amd64, amd64 only). */
+export type Flavour = 'generic' | 'cloud';
+
+export interface GuestAssets {
+  arch: GuestArch;
+  flavour: Flavour;
+  /** Kernel image: arm64 an uncompressed `Image` (PE/EFI stub header), amd64 a bzImage. */
+  kernel: string;
+  /** gzip'd cpio initramfs with busybox, /init and the virtio/ext4 modules. */
+  initrd: string;
+  /** ext4 image of the same tree, for `root=/dev/vda` (plus the initrd, which loads virtio_blk). */
+  rootfs?: string;
+  /** The static busybox binary of the guest's architecture. */
+  busybox: string;
+  /** lib/modules/<release>/ with the selected .ko files, modules.dep and tsvisor.order. */
+  modulesDir: string;
+  /** Debian kernel package version (e.g. 6.1.192-2). */
+  version: string;
+  /** Kernel release, `uname -r` in the guest (e.g. 6.1.0-56-arm64). */
+  release: string;
+  kernelPackage: string;
+  busyboxVersion: string;
+  /** Module names in /init's load order; built-ins are not loaded. */
+  modules: string[];
+  builtinModules: string[];
+  /** Serial console device of the reference machine (ttyAMA0 on arm64 virt, ttyS0 on x86). */
+  console: string;
+  /** Kernel command line for a quiet, fast boot to the busybox /init. */
+  cmdlineDefaults: string;
+  /** The guest cache directory holding initrd/rootfs. */
+  dir: string;
+}
+
+export interface EnsureOptions {
+  flavour?: Flavour;
+  /** Use the cache only; throw (with what is missing) instead of downloading. */
+  offline?: boolean;
+  /** Refresh the package lists and move to newer packages if there are any. */
+  update?: boolean;
+  /** Also build the ext4 root disk (default true). */
+  rootfs?: boolean;
+  log?: Log;
+}
+
+const CMDLINE: Record<GuestArch, { console: string; cmdline: string }> = {
+  // cryptomgr.notests skips the crypto self-tests (the largest boot step); nokaslr avoids forced KPTI.
+  arm64: { console: 'ttyAMA0', cmdline: 'console=ttyAMA0 nokaslr cryptomgr.notests quiet' },
+  amd64: { console: 'ttyS0', cmdline: 'console=ttyS0 nokaslr cryptomgr.notests quiet' },
+};
+
+function metaPackage(arch: GuestArch, flavour: Flavour): string {
+  if (flavour === 'cloud' && arch !== 'amd64') throw new Error('the cloud kernel flavour exists for amd64 only');
+  return flavour === 'cloud' ? `linux-image-cloud-${arch}` : `linux-image-${arch}`;
+}
+
+/** Hash of the builder sources that shape initrd/rootfs contents. */
+let builderHashMemo: string | undefined;
+function builderHash(): string {
+  if (builderHashMemo) return builderHashMemo;
+  const h = createHash('sha256');
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  for (const m of ['cpio', 'tree', 'init-script', 'initramfs', 'rootfs', 'modules']) {
+    const ts = join(here, `${m}.ts`);
+    const js = join(here, `${m}.js`);
+    h.update(readFileSync(existsSync(ts) ? ts : js));
+  }
+  builderHashMemo = h.digest('hex').slice(0, 10);
+  return builderHashMemo;
+}
+
+interface Pointer {
+  kernelDir: string;
+  busyboxDir: string;
+}
+
+const archDir = (arch: GuestArch): string => join(cacheRoot(), arch);
+const pointerPath = (arch: GuestArch, flavour: Flavour): string => join(archDir(arch), `current-${flavour}.json`);
+const guestDirFor = (arch: GuestArch, k: KernelInfo, bb: BusyboxInfo): string =>
+  join(archDir(arch), `guest_${k.release}_${createHash('sha256').update(`${k.version}|${bb.version}|${builderHash()}`).digest('hex').slice(0, 10)}`);
+
+function readPointer(arch: GuestArch, flavour: Flavour): Pointer | undefined {
+  const p = pointerPath(arch, flavour);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Pointer) : undefined;
+}
+
+function assetsOf(arch: GuestArch, flavour: Flavour, ptr: Pointer, k: KernelInfo, bb: BusyboxInfo, dir: string): GuestAssets {
+  const rootfs = join(dir, 'rootfs.ext4');
+  return {
+    arch,
+    flavour,
+    kernel: vmlinuzPath(ptr.kernelDir),
+    initrd: join(dir, 'initrd.cpio.gz'),
+    rootfs: existsSync(rootfs) ? rootfs : undefined,
+    busybox: busyboxPath(ptr.busyboxDir),
+    modulesDir: modulesDirPath(ptr.kernelDir, k.release),
+    version: k.version,
+    release: k.release,
+    kernelPackage: k.package,
+    busyboxVersion: bb.version,
+    modules: k.order.map(moduleName),
+    builtinModules: k.builtin,
+    console: CMDLINE[arch].console,
+    cmdlineDefaults: CMDLINE[arch].cmdline,
+    dir,
+  };
+}
+
+type Lookup = { ok: true; assets: GuestAssets } | { ok: false; reason: string; ptr?: Pointer; k?: KernelInfo; bb?: BusyboxInfo };
+
+function lookup(arch: GuestArch, flavour: Flavour): Lookup {
+  const ptr = readPointer(arch, flavour);
+  const setup = 'run `npm run setup`';
+  if (!ptr) return { ok: false, reason: `no ${arch} (${flavour}) guest in ${cacheRoot()}; ${setup}` };
+  const k = readKernelDir(ptr.kernelDir);
+  if (!k) return { ok: false, reason: `kernel cache ${ptr.kernelDir} is missing or stale; ${setup} (needs the network)` };
+  const bb = readBusyboxDir(ptr.busyboxDir);
+  if (!bb) return { ok: false, reason: `busybox cache ${ptr.busyboxDir} is missing; ${setup} (needs the network)`, ptr, k };
+  const dir = guestDirFor(arch, k, bb);
+  if (!existsSync(join(dir, 'guest.json'))) {
+    return { ok: false, reason: `${arch} initramfs for the current builder is not built (${dir}); ${setup} (works offline)`, ptr, k, bb };
+  }
+  return { ok: true, assets: assetsOf(arch, flavour, ptr, k, bb, dir) };
+}
+
+/** Paths of an already-built guest, or undefined (see whyNoGuest). Never downloads or builds. */
+export function findGuest(arch: GuestArch, flavour: Flavour = 'generic'): GuestAssets | undefined {
+  const r = lookup(arch, flavour);
+  return r.ok ? r.assets : undefined;
+}
+
+/** Why findGuest returns undefined (for t.skip messages); undefined when the guest is there. */
+export function whyNoGuest(arch: GuestArch, flavour: Flavour = 'generic'): string | undefined {
+  const r = lookup(arch, flavour);
+  return r.ok ? undefined : r.reason;
+}
+
+async function buildGuestDir(arch: GuestArch, ptr: Pointer, k: KernelInfo, bb: BusyboxInfo, withRootfs: boolean, log: Log): Promise<string> {
+  const dir = guestDirFor(arch, k, bb);
+  await atomicDir(dir, async (tmp) => {
+    const busybox = readFileSync(busyboxPath(ptr.busyboxDir));
+    const modDir = modulesDirPath(ptr.kernelDir, k.release);
+    const input = {
+      busybox,
+      applets: bb.applets,
+      modules: { release: k.release, files: k.order.map((path) => ({ path, data: readFileSync(join(modDir, path)) })) },
+    };
+    const initrd = join(tmp, 'initrd.cpio.gz');
+    await step(log, `${arch}: building initramfs`, () => writeFileSync(initrd, buildInitramfs(input)), () => fmtSize(statSync(initrd).size));
+    if (withRootfs) {
+      const img = join(tmp, 'rootfs.ext4');
+      await step(log, `${arch}: building ext4 root disk`, () => buildRootfs(input, img), () => `${fmtSize(statSync(img).size)} (sparse)`);
+    }
+    writeFileSync(join(tmp, 'guest.json'), JSON.stringify({ kernel: k.package, version: k.version, busybox: bb.version, builder: builderHash() }, null, 2) + '\n');
+  });
+  return dir;
+}
+
+/** Download (into a temp dir) and unpack whichever of kernel/busybox is not cached yet. */
+async function fetchMissing(arch: GuestArch, kpkg: PackageInfo, bbpkg: PackageInfo, log: Log): Promise<Pointer> {
+  const ptr: Pointer = { kernelDir: join(archDir(arch), kernelDirName(kpkg.name, kpkg.version)), busyboxDir: join(archDir(arch), busyboxDirName(bbpkg.version)) };
+  const staleKernel = existsSync(ptr.kernelDir) && !readKernelDir(ptr.kernelDir);
+  if (staleKernel) rmSync(ptr.kernelDir, { recursive: true, force: true });
+  const want = [
+    ...(existsSync(ptr.kernelDir) ? [] : [kpkg]),
+    ...(existsSync(join(ptr.busyboxDir, BUSYBOX_JSON)) ? [] : [bbpkg]),
+  ];
+  if (!want.length) return ptr;
+  mkdirSync(archDir(arch), { recursive: true });
+  const dl = mkdtempSync(join(archDir(arch), '.download-'));
+  try {
+    const total = want.reduce((s, p) => s + p.size, 0);
+    const debs = await step(log, `${arch}: downloading ${want.map((p) => `${p.name} ${p.version}`).join(', ')} (${fmtSize(total)})`, () =>
+      aptDownload(aptEnv(cacheRoot(), arch), want, dl, log),
+    );
+    if (debs.has(kpkg.name)) {
+      await step(log, `${arch}: unpacking ${kpkg.name}`, () =>
+        atomicDir(ptr.kernelDir, (tmp) => void buildKernelDir(tmp, debs.get(kpkg.name)!, kpkg.name, kpkg.version, log)),
+      );
+    }
+    if (debs.has(bbpkg.name)) {
+      await step(log, `${arch}: unpacking busybox-static`, () =>
+        atomicDir(ptr.busyboxDir, (tmp) => void buildBusyboxDir(tmp, debs.get(bbpkg.name)!, bbpkg.version, arch, log)),
+      );
+    }
+  } finally {
+    rmSync(dl, { recursive: true, force: true });
+  }
+  return ptr;
+}
+
+/**
+ * Make sure the guest for `arch` exists, fetching/building what is missing
+ * (progress on stderr, or opts.log), and return absolute paths. When a guest
+ * was set up before, this neither touches the network nor rebuilds anything
+ * unless `update` is set.
+ */
+export async function ensureGuest(arch: GuestArch, opts: EnsureOptions = {}): Promise<GuestAssets> {
+  const flavour = opts.flavour ?? 'generic';
+  const log = opts.log ?? stderrLog;
+  const withRootfs = opts.rootfs ?? true;
+  const found = lookup(arch, flavour);
+  if (found.ok && !opts.update && (!withRootfs || found.assets.rootfs)) return found.assets;
+
+  let ptr: Pointer;
+  if (!opts.update && !found.ok && found.ptr && found.k && found.bb) {
+    ptr = found.ptr; // kernel and busybox are cached: only the initramfs/rootfs need (re)building
+  } else if (found.ok && !opts.update) {
+    ptr = readPointer(arch, flavour)!;
+  } else {
+    if (opts.offline) throw new Error(`offline: ${found.ok ? 'cannot --update offline' : found.reason}`);
+    const env = aptEnv(cacheRoot(), arch);
+    if (opts.update || !haveLists(env)) await step(log, `${arch}: apt-get update (private lists in ${env.dir})`, () => aptUpdate(env, log));
+    const kpkg = resolveMeta(env, metaPackage(arch, flavour));
+    const bbpkg = packageInfo(env, 'busybox-static');
+    log(`${arch}: ${metaPackage(arch, flavour)} -> ${kpkg.name} ${kpkg.version}; busybox-static ${bbpkg.version}`);
+    ptr = await fetchMissing(arch, kpkg, bbpkg, log);
+  }
+  const k = readKernelDir(ptr.kernelDir);
+  const bb = readBusyboxDir(ptr.busyboxDir);
+  if (!k || !bb) throw new Error(`${arch}: cache incomplete after fetch (${ptr.kernelDir}, ${ptr.busyboxDir})`);
+  const existing = guestDirFor(arch, k, bb);
+  if (withRootfs && existsSync(existing) && !existsSync(join(existing, 'rootfs.ext4'))) {
+    rmSync(existing, { recursive: true, force: true }); // built without a rootfs before: rebuild both, atomically
+  }
+  const dir = await buildGuestDir(arch, ptr, k, bb, withRootfs, log);
+  atomicWrite(pointerPath(arch, flavour), JSON.stringify(ptr, null, 2) + '\n');
+  return assetsOf(arch, flavour, ptr, k, bb, dir);
+}
