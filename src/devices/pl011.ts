@@ -54,8 +54,11 @@ export class Pl011 implements BusDevice {
   /** TXIS was cleared through ICR and no byte has been written since. */
   private txisCleared = false;
   private irqLevel = false;
+  /** receive() turned bytes away; call onRxSpace when the guest frees room. */
+  private starved = false;
 
-  constructor(private readonly irq: IrqLine, private readonly sink: ByteSink) {}
+  /** `onRxSpace` is called when the RX FIFO has room again after receive() accepted less than offered. */
+  constructor(private readonly irq: IrqLine, private readonly sink: ByteSink, private readonly onRxSpace?: () => void) {}
 
   /** Bytes the RX FIFO can accept now. */
   get rxSpace(): number {
@@ -65,6 +68,7 @@ export class Pl011 implements BusDevice {
   /** Host → guest. Returns how many bytes were accepted (the rest must be offered again later). */
   receive(bytes: Uint8Array): number {
     const n = Math.min(bytes.length, this.rxSpace);
+    if (n < bytes.length) this.starved = true;
     for (let k = 0; k < n; k++) {
       this.fifo[(this.head + this.count) % PL011_FIFO_DEPTH] = bytes[k]!;
       this.count++;
@@ -141,6 +145,10 @@ export class Pl011 implements BusDevice {
     if (this.count === 0) this.risLatch &= ~INT_RT;
     else this.risLatch |= INT_RT;
     this.updateIrq();
+    if (this.starved) {
+      this.starved = false;
+      this.onRxSpace?.();
+    }
     return b;
   }
 
