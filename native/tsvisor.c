@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHECK(call) do { if ((call) != napi_ok) return throw_msg(env, "napi call failed: " #call); } while (0)
@@ -363,6 +364,40 @@ static napi_value js_install_kick_signal(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/* blockSignal(signo): block the signal on the calling thread (KVM_SET_SIGNAL_MASK unblocks it inside KVM_RUN). */
+static napi_value js_block_signal(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t sig = 0;
+  get_args(env, info, 1, argv);
+  napi_get_value_int32(env, argv[0], &sig);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  int e = pthread_sigmask(SIG_BLOCK, &set, NULL);
+  if (e != 0) return throw_errno(env, e, "pthread_sigmask");
+  return NULL;
+}
+
+/*
+ * consumeSignal(signo): boolean. Takes a pending (blocked) signal off the
+ * calling thread without waiting; true when one was pending. A kick that made
+ * KVM_RUN return EINTR stays pending once KVM restores the blocked mask.
+ */
+static napi_value js_consume_signal(napi_env env, napi_callback_info info) {
+  napi_value argv[1], r;
+  int32_t sig = 0;
+  get_args(env, info, 1, argv);
+  napi_get_value_int32(env, argv[0], &sig);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  struct timespec zero = { 0, 0 };
+  int got = sigtimedwait(&set, NULL, &zero);
+  if (got < 0 && errno != EAGAIN && errno != EINTR) return throw_errno(env, errno, "sigtimedwait");
+  napi_get_boolean(env, got == sig, &r);
+  return r;
+}
+
 /* addressOf(view): bigint host address of a buffer's first byte (for structs that embed pointers). */
 static napi_value js_address_of(napi_env env, napi_callback_info info) {
   napi_value argv[1], r;
@@ -387,6 +422,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "gettid", 0, js_gettid, 0, 0, 0, napi_enumerable, 0 },
     { "tgkill", 0, js_tgkill, 0, 0, 0, napi_enumerable, 0 },
     { "installKickSignal", 0, js_install_kick_signal, 0, 0, 0, napi_enumerable, 0 },
+    { "blockSignal", 0, js_block_signal, 0, 0, 0, napi_enumerable, 0 },
+    { "consumeSignal", 0, js_consume_signal, 0, 0, 0, napi_enumerable, 0 },
     { "addressOf", 0, js_address_of, 0, 0, 0, napi_enumerable, 0 },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

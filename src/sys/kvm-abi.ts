@@ -87,6 +87,7 @@ export const kvm_lapic_state = { regs: 0, SIZE: 1024 } as const;
 export const kvm_mp_state = { mp_state: 0, SIZE: 4 } as const;
 export const kvm_irq_level = { irq: 0, level: 4, SIZE: 8 } as const;
 export const kvm_msi = { address_lo: 0, address_hi: 4, data: 8, flags: 12, devid: 16, SIZE: 32 } as const;
+export const kvm_signal_mask = { len: 0, sigset: 4, SIZE: 4 } as const;
 export const kvm_enable_cap = { cap: 0, flags: 4, args: 8, SIZE: 104 } as const;
 
 // ---- ioctls ----
@@ -122,6 +123,7 @@ export const KVM_GET_FPU = ior(0x8c, kvm_fpu.SIZE);
 export const KVM_SET_FPU = iow(0x8d, kvm_fpu.SIZE);
 export const KVM_GET_LAPIC = ior(0x8e, kvm_lapic_state.SIZE);
 export const KVM_SET_LAPIC = iow(0x8f, kvm_lapic_state.SIZE);
+export const KVM_SET_SIGNAL_MASK = iow(0x8b, kvm_signal_mask.SIZE);
 export const KVM_SET_CPUID2 = iow(0x90, kvm_cpuid2.SIZE);
 export const KVM_GET_MP_STATE = ior(0x98, kvm_mp_state.SIZE);
 export const KVM_SET_MP_STATE = iow(0x99, kvm_mp_state.SIZE);

@@ -30,6 +30,10 @@ export interface NativeSys {
   tgkill(tid: number, sig: number): void;
   /** No-op handler without SA_RESTART (so a blocked KVM_RUN gets EINTR); unblocks the signal on the calling thread. */
   installKickSignal(signo: number): void;
+  /** Block the signal on the calling thread. */
+  blockSignal(signo: number): void;
+  /** Take a pending blocked signal off the calling thread without waiting; true when one was pending. */
+  consumeSignal(signo: number): boolean;
   /** Host address of a buffer's first byte. Only stable for off-heap buffers (mmap'd or >= 64 bytes). */
   addressOf(view: BufferArg): bigint;
 }

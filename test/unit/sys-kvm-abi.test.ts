@@ -52,6 +52,7 @@ struct('kvm_mp_state', abi.kvm_mp_state);
 struct('kvm_irq_level', abi.kvm_irq_level);
 struct('kvm_msi', abi.kvm_msi);
 struct('kvm_enable_cap', abi.kvm_enable_cap);
+struct('kvm_signal_mask', abi.kvm_signal_mask);
 
 // Every exported upper-case number is a kvm.h macro of the same name, except our own helpers.
 const notInHeader = new Set(['KVM_MAX_CPUID_ENTRIES', 'KVM_API_VERSION']);

@@ -1,0 +1,364 @@
+/**
+ * KvmEngine: runs an x86-64 guest on /dev/kvm.
+ *
+ * Threads: vCPU 0 runs KVM_RUN on the calling (machine) thread, so the common
+ * exit path is exit → Bus → device → KVM_RUN with no hand-off. vCPUs 1..N-1
+ * each run in a worker (vcpu-worker.ts) and forward device exits through a
+ * mailbox (mailbox.ts), kicking the machine thread out of KVM_RUN.
+ *
+ * Kicks are signals (tgkill). Every vCPU thread keeps the kick signal blocked
+ * except inside KVM_RUN (KVM_SET_SIGNAL_MASK), so a kick that arrives while
+ * the thread is outside KVM_RUN is not lost: the next KVM_RUN returns EINTR
+ * at once. That makes a plain tgkill race-free for every sender (the host
+ * link on the main thread, vCPU workers, run()'s stop path).
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { sys, KICK_SIGNAL } from '../../sys/native.js';
+import * as K from '../../sys/kvm-abi.js';
+import type { Bus } from '../../devices/bus.js';
+import type { IrqLine } from '../../devices/device.js';
+import type { GuestMemory } from '../../memory/guest-memory.js';
+import type { Engine, EngineHost, ExitStatus } from '../../vmm/engine.js';
+import type { X86BootState } from '../../boards/x86/boot-state.js';
+import { KvmVm, KvmError, type IoeventfdOptions, type MsiMessage } from './vm.js';
+import { getSupportedCpuid, guestCpuid, setCpuid } from './cpuid.js';
+import { BOOT_MSRS, setMsrs } from './msrs.js';
+import { setupLapic } from './lapic.js';
+import { applyBootState, describeVcpu } from './regs.js';
+import { VcpuRun, RUN_INTERRUPTED, prepareVcpuThread, unblockSignalsInRun, setMpState, describeFatalExit } from './vcpu.js';
+import { handleIo, handleMmio } from './exits.js';
+import { systemEventStatus } from './status.js';
+import * as M from './mailbox.js';
+
+/** Upper bound on vCPUs regardless of what KVM allows (MP table / APIC id space we build). */
+export const KVM_MAX_CPUS = 32;
+
+export interface KvmEngineOptions {
+  /** Guest RAM; every region must be mmap'd (createMmapMemory). */
+  memory: GuestMemory;
+  pio: Bus;
+  mmio: Bus;
+  cpus: number;
+  bootState: X86BootState;
+  host: EngineHost;
+  /** In-kernel PIC/IOAPIC/LAPIC (default true). Without it there are no interrupts and HLT ends the run. */
+  irqchip?: boolean;
+  /** In-kernel PIT (default true; needs irqchip). */
+  pit?: boolean;
+  /** Kick signal (default SIGUSR2). */
+  signal?: number;
+}
+
+export interface KvmStats {
+  /** KVM_RUN returns on vCPU 0 (including interruptions). */
+  exits: number;
+  /** Exits of vCPUs 1..N-1 handled through the mailbox. */
+  forwardedExits: number;
+  /** process.uptime() in ms when vCPU 0 first entered KVM_RUN. */
+  firstRunUptimeMs: number | undefined;
+  /** MSR indices KVM refused at set-up (tolerated). */
+  failedMsrs: number[];
+}
+
+export class KvmEngine implements Engine {
+  readonly vm: KvmVm;
+  readonly cpus: number;
+  /** How other threads interrupt run(): tgkill(tid, signal). */
+  readonly kick: { tid: number; signal: number };
+  readonly stats: KvmStats = { exits: 0, forwardedExits: 0, firstRunUptimeMs: undefined, failedMsrs: [] };
+  readonly vcpuFds: number[] = [];
+
+  private readonly pio: Bus;
+  private readonly mmio: Bus;
+  private readonly host: EngineHost;
+  private readonly signal: number;
+  private readonly irqchip: boolean;
+  private readonly vcpu0: VcpuRun;
+  private readonly control = new SharedArrayBuffer(M.CTL_WORDS * 4);
+  private readonly ctl = new Int32Array(this.control);
+  private readonly mailboxes: Array<{ words: Int32Array; view: DataView }> = [];
+  private readonly workers: Worker[] = [];
+  private stopStatus: ExitStatus | undefined;
+  private running = false;
+
+  /** Whether /dev/kvm can be used here; `reason` is one line for the CLI. */
+  static probe(): { ok: true } | { ok: false; reason: string } {
+    return probeKvm();
+  }
+
+  constructor(opts: KvmEngineOptions) {
+    this.pio = opts.pio;
+    this.mmio = opts.mmio;
+    this.host = opts.host;
+    this.signal = opts.signal ?? KICK_SIGNAL;
+    this.irqchip = opts.irqchip !== false;
+    this.vm = new KvmVm({ irqchip: this.irqchip, pit: opts.pit });
+    try {
+      const max = Math.min(KVM_MAX_CPUS, this.vm.maxVcpus());
+      if (!Number.isInteger(opts.cpus) || opts.cpus < 1 || opts.cpus > max) {
+        throw new KvmError(`cpus must be 1..${max} on this host, got ${opts.cpus}`);
+      }
+      if (opts.cpus > 1 && !this.irqchip) throw new KvmError('more than one vCPU needs the in-kernel irqchip');
+      this.cpus = opts.cpus;
+      this.vm.addMemory(opts.memory);
+      const supported = getSupportedCpuid(this.vm.kvmFd);
+      for (let i = 0; i < this.cpus; i++) {
+        const fd = this.vm.createVcpu(i);
+        this.vcpuFds.push(fd);
+        setCpuid(fd, guestCpuid(supported, i, this.cpus));
+        for (const idx of setMsrs(fd, BOOT_MSRS)) if (!this.stats.failedMsrs.includes(idx)) this.stats.failedMsrs.push(idx);
+        if (this.irqchip) setupLapic(fd);
+        unblockSignalsInRun(fd);
+        // APs wait for INIT/SIPI from the guest's BSP (KVM's default for non-BSP vCPUs; made explicit).
+        if (i > 0) setMpState(fd, K.KVM_MP_STATE_UNINITIALIZED);
+      }
+      applyBootState(this.vcpuFds[0]!, opts.bootState);
+      prepareVcpuThread(this.signal);
+      this.kick = { tid: sys().gettid(), signal: this.signal };
+      this.vcpu0 = new VcpuRun(this.vcpuFds[0]!, this.vm.vcpuMmapSize);
+      for (let i = 1; i < this.cpus; i++) this.startWorker(i);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  private startWorker(index: number): void {
+    const mailbox = new SharedArrayBuffer(M.MB_BYTES);
+    this.mailboxes[index] = { words: new Int32Array(mailbox), view: new DataView(mailbox) };
+    const data: M.VcpuWorkerData = {
+      index,
+      vcpuFd: this.vcpuFds[index]!,
+      mmapSize: this.vm.vcpuMmapSize,
+      machineTid: this.kick.tid,
+      signo: this.signal,
+      control: this.control,
+      mailbox,
+    };
+    const w = new Worker(workerUrl(), { workerData: data });
+    // Errors surface when the machine thread's event loop runs again (after run()); the vCPU then simply never started.
+    w.on('error', (e) => console.error(`tsvisor: vCPU ${index} worker failed: ${e.message}`));
+    w.unref();
+    this.workers.push(w);
+  }
+
+  irqLine(gsi: number): IrqLine {
+    if (!this.irqchip) throw new KvmError('no in-kernel irqchip');
+    return this.vm.irqLine(gsi);
+  }
+
+  irqfd(gsi: number, fd?: number): { fd: number; line: IrqLine; close(): void } {
+    return this.vm.irqfd(gsi, fd);
+  }
+
+  ioeventfd(addr: number, opts: IoeventfdOptions): { fd: number; remove(): void } {
+    return this.vm.ioeventfd(addr, opts);
+  }
+
+  allocMsiGsi(): number {
+    return this.vm.allocMsiGsi();
+  }
+
+  setMsiRoute(gsi: number, msg: MsiMessage | undefined): void {
+    this.vm.setMsiRoute(gsi, msg);
+  }
+
+  signalMsi(msg: MsiMessage): void {
+    this.vm.signalMsi(msg);
+  }
+
+  requestStop(status: ExitStatus): void {
+    this.stopStatus ??= status;
+  }
+
+  run(): ExitStatus {
+    if (this.running) throw new KvmError('run() is already active');
+    this.running = true;
+    Atomics.store(this.ctl, M.CTL_GO, 1);
+    Atomics.notify(this.ctl, M.CTL_GO);
+    try {
+      return this.loop();
+    } catch (e) {
+      return { kind: 'error', message: `kvm engine: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
+    } finally {
+      this.stopWorkers();
+      this.running = false;
+    }
+  }
+
+  private loop(): ExitStatus {
+    const v = this.vcpu0;
+    const run = v.run;
+    const R = K.kvm_run;
+    const pio = this.pio;
+    const stats = this.stats;
+    stats.firstRunUptimeMs ??= process.uptime() * 1000;
+    for (;;) {
+      if (this.stopStatus !== undefined) return this.stopStatus;
+      if (Atomics.load(this.ctl, M.CTL_DOORBELL) !== 0) {
+        const s = this.serviceMailboxes();
+        if (s !== undefined) return s;
+        continue;
+      }
+      if (this.host.pending()) {
+        const s = this.host.poll();
+        if (s !== undefined) return s;
+      }
+      const reason = v.enter();
+      stats.exits++;
+      switch (reason) {
+        case K.KVM_EXIT_IO: {
+          const size = run.getUint8(R.io_size);
+          const count = run.getUint32(R.io_count, true);
+          const off = v.ioDataOffset(size, count);
+          if (off < 0) return { kind: 'error', message: `vCPU 0: malformed KVM_EXIT_IO (size ${size} count ${count})` };
+          handleIo(pio, run.getUint8(R.io_direction) === K.KVM_EXIT_IO_OUT, size, run.getUint16(R.io_port, true), count, run, off);
+          break;
+        }
+        case K.KVM_EXIT_MMIO: {
+          const addr = run.getUint32(R.mmio_phys_addr, true) + run.getUint32(R.mmio_phys_addr + 4, true) * 0x1_0000_0000;
+          handleMmio(this.mmio, run.getUint8(R.mmio_is_write) !== 0, addr, run.getUint32(R.mmio_len, true), run, R.mmio_data);
+          break;
+        }
+        case RUN_INTERRUPTED:
+          sys().consumeSignal(this.signal);
+          if (this.host.pending()) {
+            const s = this.host.poll();
+            if (s !== undefined) return s;
+          }
+          break;
+        case K.KVM_EXIT_INTR:
+        case K.KVM_EXIT_IRQ_WINDOW_OPEN:
+          break;
+        case K.KVM_EXIT_HLT:
+          // Only without the in-kernel irqchip: nothing can ever wake the vCPU.
+          return { kind: 'stopped', reason: 'vCPU 0 halted (no interrupt controller)' };
+        case K.KVM_EXIT_SHUTDOWN:
+          return { kind: 'triple-fault' };
+        case K.KVM_EXIT_SYSTEM_EVENT:
+          return systemEventStatus(run.getUint32(R.system_event_type, true));
+        default:
+          return { kind: 'error', message: `${describeFatalExit(v, reason, 0)}; ${describeVcpu(v.fd)}` };
+      }
+    }
+  }
+
+  /** Handle every mailbox in REQUEST state. Returns a status when a vCPU reported a VM-ending exit. */
+  private serviceMailboxes(): ExitStatus | undefined {
+    let result: ExitStatus | undefined;
+    for (let i = 1; i < this.cpus; i++) {
+      const mb = this.mailboxes[i]!;
+      const w = mb.words;
+      if (Atomics.load(w, M.MB_STATE) !== M.STATE_REQUEST) continue;
+      let answer = M.RESULT_OK;
+      switch (w[M.MB_KIND]) {
+        case M.KIND_IO:
+          handleIo(this.pio, w[M.MB_WRITE] !== 0, w[M.MB_SIZE]!, w[M.MB_ADDR_LO]!, w[M.MB_ADDR_HI]!, mb.view, M.MB_DATA);
+          break;
+        case M.KIND_MMIO: {
+          const addr = (w[M.MB_ADDR_LO]! >>> 0) + (w[M.MB_ADDR_HI]! >>> 0) * 0x1_0000_0000;
+          handleMmio(this.mmio, w[M.MB_WRITE] !== 0, addr, w[M.MB_SIZE]!, mb.view, M.MB_DATA);
+          break;
+        }
+        case M.KIND_FATAL:
+          result ??= decodeFatal(new Uint8Array(mb.view.buffer, M.MB_DATA, Math.min(w[M.MB_SIZE]!, M.MB_DATA_BYTES)));
+          answer = M.RESULT_STOP;
+          break;
+      }
+      this.stats.forwardedExits++;
+      w[M.MB_RESULT] = answer;
+      Atomics.store(w, M.MB_STATE, M.STATE_REPLY);
+      Atomics.notify(w, M.MB_STATE);
+      Atomics.sub(this.ctl, M.CTL_DOORBELL, 1);
+    }
+    return result;
+  }
+
+  /** Make every worker leave KVM_RUN and its loop; wait (bounded) until they have. */
+  private stopWorkers(): void {
+    if (this.workers.length === 0) return;
+    Atomics.store(this.ctl, M.CTL_STOP, 1);
+    Atomics.notify(this.ctl, M.CTL_GO);
+    const deadline = Date.now() + 2000;
+    for (let i = 1; i < this.cpus; i++) {
+      while (Atomics.load(this.ctl, M.CTL_EXITED + i) === 0 && Date.now() < deadline) {
+        const mb = this.mailboxes[i]!.words;
+        if (Atomics.load(mb, M.MB_STATE) === M.STATE_REQUEST) {
+          mb[M.MB_RESULT] = M.RESULT_STOP;
+          Atomics.store(mb, M.MB_STATE, M.STATE_REPLY);
+          Atomics.notify(mb, M.MB_STATE);
+        }
+        const tid = Atomics.load(this.ctl, M.CTL_TID + i);
+        if (tid !== 0) {
+          try {
+            sys().tgkill(tid, this.signal);
+          } catch {
+            // thread already gone
+          }
+        }
+        Atomics.wait(this.ctl, M.CTL_EXITED + i, 0, 20);
+      }
+    }
+  }
+
+  /** Release the VM's file descriptors (after run() has returned). */
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+    for (const fd of this.vcpuFds.splice(0)) {
+      try {
+        sys().close(fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.vm?.close();
+  }
+}
+
+function decodeFatal(bytes: Uint8Array): ExitStatus {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as ExitStatus;
+  } catch {
+    return { kind: 'error', message: 'a vCPU worker reported an unreadable fatal exit' };
+  }
+}
+
+/** vcpu-worker.js when running compiled code, vcpu-worker.ts when running the sources under tsx. */
+function workerUrl(): URL {
+  const js = new URL('./vcpu-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(js)) ? js : new URL('./vcpu-worker.ts', import.meta.url);
+}
+
+export function probeKvm(): { ok: true } | { ok: false; reason: string } {
+  if (!existsSync('/dev/kvm')) return { ok: false, reason: '/dev/kvm does not exist (KVM module not loaded or no virtualization support)' };
+  let s;
+  try {
+    s = sys();
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
+  let fd: number;
+  try {
+    fd = s.open('/dev/kvm', 2);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'EACCES' || code === 'EPERM') return { ok: false, reason: 'permission denied opening /dev/kvm (join the kvm group)' };
+    return { ok: false, reason: `cannot open /dev/kvm: ${(e as Error).message}` };
+  }
+  try {
+    const api = s.ioctl(fd, K.KVM_GET_API_VERSION, 0);
+    if (api !== K.KVM_API_VERSION) return { ok: false, reason: `/dev/kvm has API version ${api}, tsvisor needs ${K.KVM_API_VERSION}` };
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: `KVM_GET_API_VERSION failed: ${(e as Error).message}` };
+  } finally {
+    s.close(fd);
+  }
+}
+
+/** True when hardware-assisted KVM (kvm_intel or kvm_amd) is loaded, as opposed to e.g. PVM. */
+export function hardwareKvm(): boolean {
+  return existsSync('/sys/module/kvm_intel') || existsSync('/sys/module/kvm_amd');
+}
