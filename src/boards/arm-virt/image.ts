@@ -59,7 +59,8 @@ export interface ArmLoadLayout {
 export function maybeDecompress(bytes: Uint8Array): Uint8Array {
   if (bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      return gunzipSync(bytes, { maxOutputLength: 512 * 1024 * 1024 });
+      const b = gunzipSync(bytes, { maxOutputLength: 512 * 1024 * 1024 });
+      return new Uint8Array(b.buffer, b.byteOffset, b.length);
     } catch (e) {
       throw new ImageError(`kernel looks gzip-compressed but does not inflate: ${(e as Error).message}`);
     }
