@@ -74,7 +74,8 @@ export function parsePvhElf(image: Uint8Array): PvhElf {
     const paddr = num(24, 12);
     const filesz = num(32, 16);
     const memsz = num(40, 20);
-    if (offset + filesz > image.length || filesz > memsz) throw bad(`segment ${i} out of range`);
+    if (offset + filesz > image.length) throw bad(`segment ${i} out of range`);
+    if (type === PT_LOAD && filesz > memsz) throw bad(`segment ${i} has filesz > memsz`);
     if (type === PT_LOAD && memsz > 0) segments.push({ paddr, offset, filesz, memsz });
     if (type === PT_NOTE) entry ??= findPhys32Entry(image.subarray(offset, offset + filesz));
   }
