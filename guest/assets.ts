@@ -100,6 +100,8 @@ function builderHash(): string {
 interface Pointer {
   kernelDir: string;
   busyboxDir: string;
+  /** Last guest dir built; findGuest falls back to it when the builder sources changed since. */
+  guestDir?: string;
 }
 
 const archDir = (arch: GuestArch): string => join(cacheRoot(), arch);
@@ -134,7 +136,7 @@ function assetsOf(arch: GuestArch, flavour: Flavour, ptr: Pointer, k: KernelInfo
   };
 }
 
-type Lookup = { ok: true; assets: GuestAssets } | { ok: false; reason: string; ptr?: Pointer; k?: KernelInfo; bb?: BusyboxInfo };
+type Lookup = { ok: true; stale?: boolean; assets: GuestAssets } | { ok: false; reason: string; ptr?: Pointer; k?: KernelInfo; bb?: BusyboxInfo };
 
 function lookup(arch: GuestArch, flavour: Flavour): Lookup {
   const ptr = readPointer(arch, flavour);
@@ -146,6 +148,11 @@ function lookup(arch: GuestArch, flavour: Flavour): Lookup {
   if (!bb) return { ok: false, reason: `busybox cache ${ptr.busyboxDir} is missing; ${setup} (needs the network)`, ptr, k };
   const dir = guestDirFor(arch, k, bb);
   if (!existsSync(join(dir, 'guest.json'))) {
+    // Built by an older /init or tree builder: still a complete, bootable guest. Tests and
+    // tools use it rather than skip; ensureGuest/setup rebuilds for the current sources.
+    if (ptr.guestDir && existsSync(join(ptr.guestDir, 'guest.json'))) {
+      return { ok: true, stale: true, assets: assetsOf(arch, flavour, ptr, k, bb, ptr.guestDir) };
+    }
     return { ok: false, reason: `${arch} initramfs for the current builder is not built (${dir}); ${setup} (works offline)`, ptr, k, bb };
   }
   return { ok: true, assets: assetsOf(arch, flavour, ptr, k, bb, dir) };
@@ -228,12 +235,13 @@ export async function ensureGuest(arch: GuestArch, opts: EnsureOptions = {}): Pr
   const log = opts.log ?? stderrLog;
   const withRootfs = opts.rootfs ?? true;
   const found = lookup(arch, flavour);
-  if (found.ok && !opts.update && (!withRootfs || found.assets.rootfs)) return found.assets;
+  if (found.ok && !found.stale && !opts.update && (!withRootfs || found.assets.rootfs)) return found.assets;
 
   let ptr: Pointer;
   if (!opts.update && !found.ok && found.ptr && found.k && found.bb) {
     ptr = found.ptr; // kernel and busybox are cached: only the initramfs/rootfs need (re)building
   } else if (found.ok && !opts.update) {
+    // Cached, but stale or without a rootfs: rebuild from the cached kernel and busybox.
     ptr = readPointer(arch, flavour)!;
   } else {
     if (opts.offline) throw new Error(`offline: ${found.ok ? 'cannot --update offline' : found.reason}`);
@@ -252,6 +260,6 @@ export async function ensureGuest(arch: GuestArch, opts: EnsureOptions = {}): Pr
     rmSync(existing, { recursive: true, force: true }); // built without a rootfs before: rebuild both, atomically
   }
   const dir = await buildGuestDir(arch, ptr, k, bb, withRootfs, log);
-  atomicWrite(pointerPath(arch, flavour), JSON.stringify(ptr, null, 2) + '\n');
+  atomicWrite(pointerPath(arch, flavour), JSON.stringify({ ...ptr, guestDir: dir }, null, 2) + '\n');
   return assetsOf(arch, flavour, ptr, k, bb, dir);
 }

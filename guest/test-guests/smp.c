@@ -104,7 +104,7 @@ void guest_main(const struct hvm_start_info *si)
 		delay(200);
 		lapic_write(ICR_LOW, 0x000c4600 | (AP_TRAMPOLINE >> 12)); /* SIPI again, per the MP spec */
 	}
-	for (spin = 0; cpus_up < want && spin < 50000000UL; spin++)
+	for (spin = 0; cpus_up < want && spin < 5000000UL; spin++)
 		cpu_relax();
 	lock();
 	puts("cpus up: ");

@@ -1,4 +1,4 @@
-/* triplefault: load an empty IDT and raise an exception: #BP cannot be
+/* triplefault: load an empty IDT and execute ud2: #UD cannot be
  * delivered (#GP), which cannot be delivered (#DF), which cannot be delivered:
  * shutdown. */
 #include "lib.h"
@@ -9,7 +9,7 @@ void guest_main(const struct hvm_start_info *si)
 	(void)si;
 	serial_init();
 	puts("triple fault\n");
-	__asm__ volatile("lidt %0; int3" : : "m"(idt));
+	__asm__ volatile("lidt %0; ud2" : : "m"(idt));
 	puts("still running\n");
 	debug_exit(0x3f);
 }

@@ -1,0 +1,85 @@
+/**
+ * Proves the cached arm64 guest assets under QEMU (Debian's qemu-system-arm),
+ * independently of tsvisor's own engines: boot marker, the tsvisor.cmd scheme,
+ * virtio modules with a virtio-blk disk, root=/dev/vda, reboot, interactive shell.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { findGuest, whyNoGuest } from '../../guest/assets.js';
+import { BOOT_MARKER, cmdParam, parseExitStatus } from '../../guest/init-script.js';
+import { QEMU_ARM64, qemuArm64Args, runQemu, type QemuOptions } from '../../guest/qemu.js';
+
+const assets = findGuest('arm64');
+const qemuOk = spawnSync(QEMU_ARM64, ['--version']).status === 0;
+const skip = !assets ? whyNoGuest('arm64') : !qemuOk ? `${QEMU_ARM64} not installed (apt-get install qemu-system-arm)` : undefined;
+// ~2 s per boot here; generous for a loaded 2-core host.
+const TIMEOUT = 60_000;
+
+async function boot(t: { signal: AbortSignal }, o: QemuOptions, interact?: Parameters<typeof runQemu>[2]['interact']) {
+  const r = await runQemu(QEMU_ARM64, qemuArm64Args(assets!, o), { timeoutMs: TIMEOUT, signal: t.signal, interact });
+  assert.ok(!r.timedOut, `QEMU timed out; output:\n${r.output}`);
+  return r;
+}
+
+test('arm64: boots to TSVISOR-BOOT-OK and runs a tsvisor.cmd script', { skip }, async (t) => {
+  const r = await boot(t, { append: cmdParam('echo "answer=$((6*7))"; uname -m; exit 7') });
+  assert.match(r.output, new RegExp(`^${BOOT_MARKER}\\r?$`, 'm'));
+  assert.match(r.output, /^answer=42\r?$/m);
+  assert.match(r.output, /^aarch64\r?$/m);
+  assert.equal(parseExitStatus(r.output), 7);
+  assert.match(r.output, /reboot: Power down/);
+  assert.equal(r.code, 0);
+});
+
+test('arm64: virtio modules load and a virtio-blk disk appears as vda', { skip }, async (t) => {
+  const script = [
+    'cut -d" " -f1 /proc/modules | sort | tr "\\n" " "; echo',
+    'test -d /sys/block/vda && echo HAVE-VDA',
+    'mkdir -p /mnt/d && mount -t ext4 -o ro /dev/vda /mnt/d && cat /mnt/d/etc/hostname',
+  ].join('\n');
+  const r = await boot(t, { append: cmdParam(script), disk: assets!.rootfs });
+  for (const m of ['virtio_mmio', 'virtio_blk', 'virtio_net', 'virtio_console', 'virtio_rng', 'ext4', 'jbd2', 'vmw_vsock_virtio_transport']) {
+    assert.match(r.output, new RegExp(`\\b${m}\\b`), `${m} loaded`);
+  }
+  assert.match(r.output, /^HAVE-VDA\r?$/m);
+  assert.match(r.output, /^tsvisor\r?$/m, 'ext4 root disk mounts and has /etc/hostname');
+  assert.equal(parseExitStatus(r.output), 0);
+});
+
+test('arm64: root=/dev/vda switches to the ext4 disk', { skip }, async (t) => {
+  const r = await boot(t, {
+    append: `root=/dev/vda ${cmdParam('grep " / " /proc/mounts; test -e /etc/tsvisor-initramfs || echo ON-DISK; echo w > /f && cat /f')}`,
+    disk: assets!.rootfs,
+  });
+  assert.match(r.output, /^\/dev\/vda \/ ext4 rw/m);
+  assert.match(r.output, /^ON-DISK\r?$/m);
+  assert.match(r.output, /^w\r?$/m);
+  assert.equal(parseExitStatus(r.output), 0);
+});
+
+test('arm64: tsvisor.reboot=1 reboots instead of powering off', { skip }, async (t) => {
+  const r = await boot(t, { append: `tsvisor.reboot=1 ${cmdParam('true')}` });
+  assert.equal(parseExitStatus(r.output), 0);
+  assert.match(r.output, /reboot: Restarting system/);
+  assert.doesNotMatch(r.output, /Power down/);
+});
+
+test('arm64: interactive shell on the console, power-off when it exits', { skip }, async (t) => {
+  let sent = 0;
+  let seen = 0; // prompts seen so far
+  const r = await boot(t, {}, (out, write) => {
+    // The prompt is "tsvisor:/# " (PS1 from /etc/profile), followed by ash's
+    // cursor-position query (ESC [6n); type after each new prompt.
+    const prompts = out.split('tsvisor:/# ').length - 1;
+    if (prompts === seen) return;
+    seen = prompts;
+    if (sent === 0) write('echo typed-$((20+3)); tty\n');
+    else if (sent === 1) write('exit\n');
+    sent++;
+  });
+  assert.equal(sent, 2, `shell prompt seen twice; output:\n${r.output}`);
+  assert.match(r.output, /^typed-23\r?$/m);
+  assert.match(r.output, /^\/dev\/ttyAMA0\r?$/m, 'cttyhack gave the shell the real console as its tty');
+  assert.match(r.output, /reboot: Power down/);
+});
