@@ -12,10 +12,10 @@
  * at once. That makes a plain tgkill race-free for every sender (the host
  * link on the main thread, vCPU workers, run()'s stop path).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { sys, KICK_SIGNAL } from '../../sys/native.js';
+import { startWorker } from '../../sys/worker.js';
 import * as K from '../../sys/kvm-abi.js';
 import type { Bus } from '../../devices/bus.js';
 import type { IrqLine } from '../../devices/device.js';
@@ -137,7 +137,7 @@ export class KvmEngine implements Engine {
       control: this.control,
       mailbox,
     };
-    const w = new Worker(workerUrl(), { workerData: data });
+    const w = startWorker('./vcpu-worker.js', import.meta.url, { workerData: data });
     // Errors surface when the machine thread's event loop runs again (after run()); the vCPU then simply never started.
     w.on('error', (e) => console.error(`tsvisor: vCPU ${index} worker failed: ${e.message}`));
     w.unref();
@@ -323,12 +323,6 @@ function decodeFatal(bytes: Uint8Array): ExitStatus {
   } catch {
     return { kind: 'error', message: 'a vCPU worker reported an unreadable fatal exit' };
   }
-}
-
-/** vcpu-worker.js when running compiled code, vcpu-worker.ts when running the sources under tsx. */
-function workerUrl(): URL {
-  const js = new URL('./vcpu-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(js)) ? js : new URL('./vcpu-worker.ts', import.meta.url);
 }
 
 export function probeKvm(): { ok: true } | { ok: false; reason: string } {
