@@ -54,6 +54,8 @@ export interface KvmEngineOptions {
 export interface KvmStats {
   /** KVM_RUN returns on vCPU 0 (including interruptions). */
   exits: number;
+  /** KVM_RUN returns on vCPU 0 caused by a kick (EINTR). */
+  interruptions: number;
   /** Exits of vCPUs 1..N-1 handled through the mailbox. */
   forwardedExits: number;
   /** process.uptime() in ms when vCPU 0 first entered KVM_RUN. */
@@ -67,7 +69,7 @@ export class KvmEngine implements Engine {
   readonly cpus: number;
   /** How other threads interrupt run(): tgkill(tid, signal). */
   readonly kick: { tid: number; signal: number };
-  readonly stats: KvmStats = { exits: 0, forwardedExits: 0, firstRunUptimeMs: undefined, failedMsrs: [] };
+  readonly stats: KvmStats = { exits: 0, interruptions: 0, forwardedExits: 0, firstRunUptimeMs: undefined, failedMsrs: [] };
   readonly vcpuFds: number[] = [];
 
   private readonly pio: Bus;
@@ -223,6 +225,7 @@ export class KvmEngine implements Engine {
           break;
         }
         case RUN_INTERRUPTED:
+          stats.interruptions++;
           sys().consumeSignal(this.signal);
           if (this.host.pending()) {
             const s = this.host.poll();
