@@ -65,21 +65,23 @@ test('arm64: tsvisor.reboot=1 reboots instead of powering off', { skip }, async 
   assert.doesNotMatch(r.output, /Power down/);
 });
 
-test('arm64: interactive shell on the console, power-off when it exits', { skip }, async (t) => {
-  let sent = 0;
-  let seen = 0; // prompts seen so far
+test('arm64: interactive shell on the console with job control, power-off when it exits', { skip }, async (t) => {
+  // Typed after each new prompt, which is "tsvisor:/# " (PS1 from /etc/profile)
+  // followed by ash's cursor-position query (ESC [6n).
+  const script = ['echo typed-$((20+3)); tty\n', 'sleep 50\n', 'exit\n'];
+  let seen = 0;
   const r = await boot(t, {}, (out, write) => {
-    // The prompt is "tsvisor:/# " (PS1 from /etc/profile), followed by ash's
-    // cursor-position query (ESC [6n); type after each new prompt.
     const prompts = out.split('tsvisor:/# ').length - 1;
     if (prompts === seen) return;
     seen = prompts;
-    if (sent === 0) write('echo typed-$((20+3)); tty\n');
-    else if (sent === 1) write('exit\n');
-    sent++;
+    const line = script.shift();
+    if (line) write(line);
+    // Ctrl-C only reaches `sleep` if the shell has a controlling tty (cttyhack).
+    if (line?.startsWith('sleep')) setTimeout(() => write('\x03'), 1500);
   });
-  assert.equal(sent, 2, `shell prompt seen twice; output:\n${r.output}`);
+  assert.equal(script.length, 0, `all lines typed; output:\n${r.output}`);
   assert.match(r.output, /^typed-23\r?$/m);
   assert.match(r.output, /^\/dev\/ttyAMA0\r?$/m, 'cttyhack gave the shell the real console as its tty');
+  assert.ok(r.ms < 40_000, `Ctrl-C interrupted sleep 50 (took ${r.ms} ms)`);
   assert.match(r.output, /reboot: Power down/);
 });
