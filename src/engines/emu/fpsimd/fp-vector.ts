@@ -58,7 +58,7 @@ export function threeSameFp(ctx: FpSimdContext, vw: VViews, insn: number, scalar
       fmla(vw, single, i, ed, en, em, op === 201);
       continue;
     }
-    S.nanNeg = op === OP_RECPS || op === OP_RSQRTS ? 2 : 0;
+    S.nanNeg = op === OP_RECPS || op === OP_RSQRTS ? 2 : op === OP_ABD ? 0x100 : 0;
     putF(vw, single, i, fp2(pairwise ? op - 300 : op, x, y, xw, yw, single), en, em);
   }
   commitR(vw, rd, scalar ? 8 : q ? 16 : 8);
@@ -202,11 +202,13 @@ function fcvtNarrowLong(ctx: FpSimdContext, vw: VViews, insn: number, scalar: bo
       else {
         const y = flushIn(x, false);
         if (U) { // round to odd: truncate, then set the lsb if inexact
-          const saved = S.rm; S.rm = RZ;
+          const saved = S.rm, flags = S.flags;
+          S.rm = RZ; S.flags = 0;
           R.f32[3] = fin(y, 0, true);
-          S.rm = saved;
+          const inexact = (S.flags & FPSR_IXC) !== 0; // a flushed (FZ) result is exact zero
+          S.rm = saved; S.flags |= flags;
           w = R.u32[3];
-          if (R.f32[3] !== y && (w & 0x7f800000) !== 0x7f800000) w = (w | 1) >>> 0;
+          if (inexact) w = (w | 1) >>> 0;
         } else { R.f32[3] = fin(y, 0, true); w = R.u32[3]; }
       }
       R.u32[part + i] = w;

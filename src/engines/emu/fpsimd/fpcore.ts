@@ -17,7 +17,12 @@
  */
 import { FPSR_IOC, FPSR_DZC, FPSR_OFC, FPSR_UFC, FPSR_IXC, FPSR_IDC, FPCR_DN, FPCR_FZ, RN, RP, RM, RZ } from './views.js';
 
-/** Per-instruction FP state: loaded from FPCR by fpBegin, flags flushed to FPSR by fpEnd. */
+/**
+ * Per-instruction FP state, loaded from FPCR by fpBegin; callers OR `flags` into FPSR.
+ * nanSel: operand (1..3) whose NaN the result propagates, 0 = default NaN.
+ * nanNeg: bit 0 negate a NaN result (FNMUL), bit k operand k was negated before
+ * NaN selection (FMSUB, FMLS, FRECPS...), bit 8 clear the NaN's sign (FABD).
+ */
 export const S = { fz: false, dn: false, rm: RN, flags: 0, nanSel: 0, nanNeg: 0 };
 
 export function fpBegin(fpcr: number): void {

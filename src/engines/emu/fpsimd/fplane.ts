@@ -41,8 +41,10 @@ export function putF(vw: VViews, single: boolean, k: number, r: number, e1 = 0, 
   }
   const src = sel === 1 ? e1 : sel === 2 ? e2 : e3;
   const u = vw.u32;
-  if (single) resU32[k] = ((u[src] | 0x400000) ^ flip) >>> 0;
-  else { resU32[2 * k] = u[2 * src]; resU32[2 * k + 1] = ((u[2 * src + 1] | 0x80000) ^ flip) >>> 0; }
+  // nanNeg bit 8: the op ends in FPAbs (FABD), which clears the NaN's sign too.
+  const keep = S.nanNeg & 0x100 ? 0x7fffffff : 0xffffffff;
+  if (single) resU32[k] = (((u[src] | 0x400000) ^ flip) & keep) >>> 0;
+  else { resU32[2 * k] = u[2 * src]; resU32[2 * k + 1] = (((u[2 * src + 1] | 0x80000) ^ flip) & keep) >>> 0; }
 }
 
 /** Copy the first `bytes` (4, 8 or 16) of the scratch result into Vd, zeroing the rest of Vd. */

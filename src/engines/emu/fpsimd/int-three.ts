@@ -120,7 +120,7 @@ export function threeSameInt(ctx: FpSimdContext, vw: VViews, insn: number, scala
     }
   }
   const lanes = scalar ? 1 : (q ? 16 : 8) >> size;
-  const ebits = 8 << size, signed = U === 0;
+  const ebits = 8 << size, signed = U === 0 || opc === 22; // SQRDMULH (U=1) is signed too
   const pairwise = opc === 20 || opc === 21 || opc === 23;
   const half = lanes >> 1;
   Q.sat = false;
@@ -160,7 +160,7 @@ export function threeDiff(ctx: FpSimdContext, vw: VViews, insn: number, scalar: 
   if (scalar && !dbl) return false;
   if (opc === 14 && (U || size !== 0)) return false;
   const lanes = scalar ? 1 : 8 >> size, part = q ? lanes : 0;
-  const ebits = 8 << size, wsz = size + 1, signed = U === 0;
+  const ebits = 8 << size, wsz = size + 1, signed = U === 0 && opc !== 14; // PMULL is unsigned
   Q.sat = false;
   if (opc === 4 || opc === 6) { // ADDHN/RADDHN/SUBHN/RSUBHN
     R.u32[0] = vw.u32[4 * rd]; R.u32[1] = vw.u32[4 * rd + 1];
