@@ -5,9 +5,9 @@
  * under <cache>/apt/<arch>/. Only Debian's mirrors are used (the host may
  * list other repositories that are unreachable here).
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { capture, runStreamed, type Log } from './progress.js';
+import { capture, fmtSize, runStreamed, type Log } from './progress.js';
 
 export type DebArch = 'arm64' | 'amd64';
 
@@ -94,7 +94,19 @@ export function resolveMeta(env: AptEnv, meta: string): PackageInfo {
 /** `apt-get download` the candidate versions into `dir`; returns the .deb path per package. */
 export async function aptDownload(env: AptEnv, pkgs: PackageInfo[], dir: string, log: Log): Promise<Map<string, string>> {
   const spec = pkgs.map((p) => `${p.name}=${p.version}`);
-  await runStreamed('apt-get', [...env.options, '-q', 'download', ...spec], log, { cwd: dir, prefix: `apt-get download (${env.arch})` });
+  // apt-get shows no progress bar without a tty: report the bytes on disk every 2 s instead.
+  const total = pkgs.reduce((s, p) => s + p.size, 0);
+  let last = -1;
+  const timer = setInterval(() => {
+    const got = dirBytes(dir);
+    if (got !== last && got < total) log(`apt-get download (${env.arch}): ${fmtSize(got)} of ${fmtSize(total)} (${Math.floor((got / total) * 100)}%)`);
+    last = got;
+  }, 2000);
+  try {
+    await runStreamed('apt-get', [...env.options, '-q', 'download', ...spec], log, { cwd: dir, prefix: `apt-get download (${env.arch})` });
+  } finally {
+    clearInterval(timer);
+  }
   const files = readdirSync(dir).filter((f) => f.endsWith('.deb'));
   const result = new Map<string, string>();
   for (const p of pkgs) {
@@ -103,4 +115,12 @@ export async function aptDownload(env: AptEnv, pkgs: PackageInfo[], dir: string,
     result.set(p.name, join(dir, f));
   }
   return result;
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) n += statSync(join(e.parentPath ?? e.path, e.name)).size;
+  }
+  return n;
 }

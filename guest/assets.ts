@@ -14,17 +14,20 @@
  * the kernel and busybox dirs are enough).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aptDownload, aptEnv, aptUpdate, haveLists, packageInfo, resolveMeta, type DebArch, type PackageInfo } from './apt.js';
 import { BUSYBOX_JSON, buildBusyboxDir, busyboxDirName, busyboxPath, readBusyboxDir, type BusyboxInfo } from './busybox.js';
 import { atomicDir, atomicWrite, cacheRoot } from './cache.js';
-import { buildInitramfs } from './initramfs.js';
+import { buildInitramfs, overlayInitramfs, type ExtraFile } from './initramfs.js';
 import { buildKernelDir, kernelDirName, modulesDirPath, readKernelDir, vmlinuzPath, type KernelInfo } from './kernel.js';
 import { moduleName } from './modules.js';
 import { fmtSize, stderrLog, step, type Log } from './progress.js';
 import { buildRootfs } from './rootfs.js';
+
+export { cmdParam, parseExitStatus, BOOT_MARKER, EXIT_MARKER } from './init-script.js';
+export type { ExtraFile } from './initramfs.js';
 
 export type GuestArch = DebArch;
 /** Debian kernel flavour: generic (linux-image-<arch>) or cloud (linux-image-cloud-amd64, amd64 only). */
@@ -261,5 +264,30 @@ export async function ensureGuest(arch: GuestArch, opts: EnsureOptions = {}): Pr
   }
   const dir = await buildGuestDir(arch, ptr, k, bb, withRootfs, log);
   atomicWrite(pointerPath(arch, flavour), JSON.stringify({ ...ptr, guestDir: dir }, null, 2) + '\n');
+  pruneGuestDirs(arch);
   return assetsOf(arch, flavour, ptr, k, bb, dir);
+}
+
+/**
+ * Remove guest dirs that no current-*.json points at and that are over an
+ * hour old (a test started just before a rebuild may still be reading one).
+ */
+function pruneGuestDirs(arch: GuestArch): void {
+  const keep = new Set<string>();
+  for (const f of (['generic', 'cloud'] as Flavour[]).map((fl) => readPointer(arch, fl))) if (f?.guestDir) keep.add(f.guestDir);
+  for (const name of readdirSync(archDir(arch))) {
+    const dir = join(archDir(arch), name);
+    if (!/^guest_[^.]+$/.test(name) || keep.has(dir)) continue;
+    if (Date.now() - statSync(dir).mtimeMs > 3600_000) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The guest's initramfs with `files` added (or replacing existing ones), for
+ * tests that need their own programs in the guest: a second gzip'd cpio is
+ * appended, which the kernel unpacks over the first. Write it to a temp file
+ * for -initrd / the engine's initrd option.
+ */
+export function initrdWith(assets: GuestAssets, files: readonly ExtraFile[]): Buffer {
+  return Buffer.concat([readFileSync(assets.initrd), overlayInitramfs(files)]);
 }

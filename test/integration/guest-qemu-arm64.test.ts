@@ -6,7 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { findGuest, whyNoGuest } from '../../guest/assets.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findGuest, initrdWith, whyNoGuest } from '../../guest/assets.js';
 import { BOOT_MARKER, cmdParam, parseExitStatus } from '../../guest/init-script.js';
 import { QEMU_ARM64, qemuArm64Args, runQemu, type QemuOptions } from '../../guest/qemu.js';
 
@@ -84,4 +87,21 @@ test('arm64: interactive shell on the console with job control, power-off when i
   assert.match(r.output, /^\/dev\/ttyAMA0\r?$/m, 'cttyhack gave the shell the real console as its tty');
   assert.ok(r.ms < 40_000, `Ctrl-C interrupted sleep 50 (took ${r.ms} ms)`);
   assert.match(r.output, /reboot: Power down/);
+});
+
+test('arm64: initrdWith adds and overrides files in the initramfs', { skip }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvisor-initrd-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const initrd = join(dir, 'initrd.gz');
+  writeFileSync(initrd, initrdWith(assets!, [
+    { path: '/opt/t/hello.sh', data: '#!/bin/sh\necho "hello from overlay $1"\n' },
+    { path: '/etc/hostname', data: 'overlaid\n', mode: 0o644 },
+  ]));
+  const r = await runQemu(QEMU_ARM64, qemuArm64Args({ ...assets!, initrd }, { append: cmdParam('/opt/t/hello.sh x; hostname') }), {
+    timeoutMs: TIMEOUT,
+    signal: t.signal,
+  });
+  assert.match(r.output, /^hello from overlay x\r?$/m);
+  assert.match(r.output, /^overlaid\r?$/m);
+  assert.equal(parseExitStatus(r.output), 0);
 });

@@ -87,3 +87,15 @@ test('initramfs tree: busybox binary kept, applets linked, console node, /init',
   }
   assert.equal(new Set(entries.map((e) => e.name)).size, entries.length, 'no duplicate names');
 });
+
+test('overlayInitramfs: gzip cpio with parent dirs, default mode 0755, rejects ..', async () => {
+  const { overlayInitramfs } = await import('../../guest/initramfs.js');
+  const { gunzipSync } = await import('node:zlib');
+  const e = parseCpio(gunzipSync(overlayInitramfs([{ path: '/opt/t/a', data: 'A' }, { path: 'opt/t/b', data: bytes('B'), mode: 0o600 }])));
+  assert.deepEqual(e.map((x) => x.name), ['opt', 'opt/t', 'opt/t/a', 'opt/t/b']);
+  assert.equal(e[0]!.mode & S_IFMT, S_IFDIR);
+  assert.equal(e[2]!.mode, S_IFREG | 0o755);
+  assert.equal(e[3]!.mode, S_IFREG | 0o600);
+  assert.equal(e[3]!.data.toString(), 'B');
+  assert.throws(() => overlayInitramfs([{ path: '/../etc/x', data: '' }]), /bad guest path/);
+});
