@@ -89,8 +89,9 @@ export function nextUp(x: number, single: boolean): number {
     return cf32[0];
   }
   cf64[0] = x;
-  if (x > 0) { if (++cu32[0] === 0) cu32[1]++; }
-  else { if (cu32[0]-- === 0) cu32[1]--; }
+  // Step the 64-bit pattern as two words (the typed array wraps each word).
+  if (x > 0) { cu32[0] = cu32[0] + 1; if (cu32[0] === 0) cu32[1] = cu32[1] + 1; }
+  else { if (cu32[0] === 0) cu32[1] = cu32[1] - 1; cu32[0] = cu32[0] - 1; }
   return cf64[0];
 }
 export function nextDown(x: number, single: boolean): number { return -nextUp(-x, single); }
