@@ -9,20 +9,21 @@
  *   <root>/<arch>/guest_<release>_<hash>/     initrd.cpio.gz, rootfs.ext4, guest.json
  *   <root>/<arch>/current-<flavour>.json      which of the above ensureGuest last produced
  *
- * The guest dir's hash covers the busybox version and the source of the
- * tree/init/cpio builders, so editing /init rebuilds the initramfs (offline:
- * the kernel and busybox dirs are enough).
+ * The guest dir's hash covers the package versions and what the tree/init/
+ * cpio builders produce (builderHash), so editing /init rebuilds the
+ * initramfs (offline: the kernel and busybox dirs are enough).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { aptDownload, aptEnv, aptUpdate, haveLists, packageInfo, resolveMeta, type DebArch, type PackageInfo } from './apt.js';
 import { BUSYBOX_JSON, buildBusyboxDir, busyboxDirName, busyboxPath, readBusyboxDir, type BusyboxInfo } from './busybox.js';
 import { atomicDir, atomicWrite, cacheRoot } from './cache.js';
 import { buildInitramfs, overlayInitramfs, type ExtraFile } from './initramfs.js';
 import { buildKernelDir, kernelDirName, modulesDirPath, readKernelDir, vmlinuzPath, type KernelInfo } from './kernel.js';
-import { moduleName } from './modules.js';
+import { moduleName, WANTED_MODULES } from './modules.js';
+import { writeCpio } from './cpio.js';
+import { guestTree } from './tree.js';
 import { fmtSize, stderrLog, step, type Log } from './progress.js';
 import { buildRootfs } from './rootfs.js';
 
@@ -85,18 +86,30 @@ function metaPackage(arch: GuestArch, flavour: Flavour): string {
   return flavour === 'cloud' ? `linux-image-cloud-${arch}` : `linux-image-${arch}`;
 }
 
-/** Hash of the builder sources that shape initrd/rootfs contents. */
+/**
+ * Bump when the initramfs/rootfs builders change in a way the sample tree
+ * below does not show (gzip level, mkfs.ext4 options, ...).
+ */
+const BUILD_REVISION = 1;
+
+/**
+ * Identifies what the tree builders produce: a hash of a sample guest tree
+ * (so /init, the file list and the cpio layout are covered) plus
+ * BUILD_REVISION. Content-based so the tsx sources and the compiled dist/
+ * agree on it.
+ */
 let builderHashMemo: string | undefined;
 function builderHash(): string {
   if (builderHashMemo) return builderHashMemo;
-  const h = createHash('sha256');
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  for (const m of ['cpio', 'tree', 'init-script', 'initramfs', 'rootfs', 'modules']) {
-    const ts = join(here, `${m}.ts`);
-    const js = join(here, `${m}.js`);
-    h.update(readFileSync(existsSync(ts) ? ts : js));
-  }
-  builderHashMemo = h.digest('hex').slice(0, 10);
+  const sample = writeCpio(
+    guestTree({
+      busybox: Buffer.from('busybox'),
+      applets: ['bin/sh', 'sbin/poweroff'],
+      modules: { release: 'r', files: [{ path: 'kernel/a.ko', data: Buffer.from('a') }] },
+      initramfs: true,
+    }),
+  );
+  builderHashMemo = createHash('sha256').update(`rev${BUILD_REVISION}|${WANTED_MODULES.join(',')}|`).update(sample).digest('hex').slice(0, 10);
   return builderHashMemo;
 }
 

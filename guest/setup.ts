@@ -4,14 +4,14 @@
  * hardware KVM), then print where everything is.
  *
  *   --arch=arm64|amd64   only this arch (repeatable; default both)
- *   --cloud              also the amd64 cloud kernel flavour
+ *   --cloud              also the amd64 cloud kernel flavour (kept once set up)
  *   --offline            cache only; fail with what is missing
  *   --update             refresh package lists, move to newer packages
  *   --no-rootfs          skip the ext4 root disk
  *   --print-paths        print shell assignments (TSVISOR_ARM64_KERNEL=...) on stdout
  *   --json               print the GuestAssets objects as JSON on stdout
  */
-import { ensureGuest, type Flavour, type GuestArch, type GuestAssets } from './assets.js';
+import { ensureGuest, findGuest, type Flavour, type GuestArch, type GuestAssets } from './assets.js';
 import { cacheRoot } from './cache.js';
 import { quietLog, stderrLog } from './progress.js';
 
@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     else usage(`unknown option ${a}`);
   }
   const targets: [GuestArch, Flavour][] = (arches.length ? arches : (['arm64', 'amd64'] as GuestArch[])).map((a) => [a, 'generic']);
-  if (cloud) targets.push(['amd64', 'cloud']);
+  // Keep an amd64 cloud guest that was set up before current too (rebuilds after /init changes).
+  if (cloud || (!arches.length || arches.includes('amd64')) && findGuest('amd64', 'cloud')) targets.push(['amd64', 'cloud']);
 
   // Shell/JSON output must stay parseable: progress goes to stderr either way, but only when building.
   const log = stderrLog;
