@@ -129,3 +129,13 @@ test('initrd honours initrd_addr_max when there is room below it', () => {
   const { memory: m } = board(fakeBzImage({ initrdMax: 0x2800000 - 1 }), { initrd: new Uint8Array(MiB) });
   assert.equal(m.readU32(BOOT_PARAMS_ADDR + 0x218), 0x2800000 - MiB);
 });
+
+test('every boot state number is a non-negative integer (KVM takes them as u64)', () => {
+  const walk = (v: unknown, where: string): void => {
+    if (typeof v === 'number') assert.ok(Number.isSafeInteger(v) && v >= 0, `${where} = ${v}`);
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`);
+  };
+  walk(board(fakeBzImage()).b.bootState, 'long mode');
+  walk(board(fakeBzImage()).b.bootState.sregs.cr0, 'cr0');
+  assert.equal(board(fakeBzImage()).b.bootState.sregs.cr0, 0x80000011);
+});

@@ -109,7 +109,8 @@ export function longModeBootState(opts: { entry: number; bootParams: number; pml
   return {
     regs: { rip: opts.entry, rsp: opts.stack, rbp: 0, rsi: opts.bootParams, rdi: 0, rax: 0, rbx: 0, rflags: RFLAGS_RESERVED },
     sregs: {
-      cr0: CR0_PE | CR0_ET | CR0_PG,
+      // `>>> 0`: a JS bitwise OR with bit 31 set is negative, which would reach KVM as 0xffffffff8000xxxx.
+      cr0: (CR0_PE | CR0_ET | CR0_PG) >>> 0,
       cr3: opts.pml4,
       cr4: CR4_PAE,
       efer: EFER_LME | EFER_LMA,
