@@ -9,8 +9,7 @@ export interface DefaultGuest {
 
 export async function defaultGuest(accel: Accel): Promise<DefaultGuest | undefined> {
   const assets = await import('../../guest/assets.js');
-  const arch = accel === 'kvm' ? 'amd64' : 'arm64';
-  const g = await assets.findGuest(arch);
+  const g = assets.findGuest(accel === 'kvm' ? 'amd64' : 'arm64');
   if (g === undefined) return undefined;
   return { kernel: g.kernel, initrd: g.initrd, append: g.cmdlineDefaults };
 }

@@ -13,7 +13,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../sys/worker.js';
 import { ConfigError, resolveConfig, type MachineConfig, type MachineOptions } from './config.js';
 import type { ExitStatus } from './engine.js';
 import { createHostLinkBuffers, HostLinkMain } from './host-link.js';
@@ -63,8 +64,7 @@ export class Machine extends EventEmitter {
     if (this._state !== 'created') throw new Error(`cannot start a machine that is ${this._state}`);
     this._state = 'starting';
     const init: WorkerInit = { config: this.config, buffers: this.link.buffers };
-    const url = new URL(import.meta.url.endsWith('.ts') ? './machine-worker.ts' : './machine-worker.js', import.meta.url);
-    const worker = new Worker(url, { workerData: init, stdout: false, stderr: false });
+    const worker = startWorker('./machine-worker.js', import.meta.url, { workerData: init });
     this.worker = worker;
     this.outputLoop = this.pumpOutput();
     await new Promise<void>((resolve, reject) => {
@@ -122,6 +122,16 @@ export class Machine extends EventEmitter {
 
   private async pumpOutput(): Promise<void> {
     const ring = this.link.output;
+    // Atomics.waitAsync does not keep Node's event loop alive: hold a timer while the VM lives.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      await this.pumpLoop(ring);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async pumpLoop(ring: HostLinkMain['output']): Promise<void> {
     for (;;) {
       const seen = ring.seq();
       if (ring.available() > 0) {
