@@ -38,7 +38,10 @@ interface RunResult {
 }
 
 /** Boots `name` with `cpus` vCPUs; `input` is fed to COM1 once the guest printed `after`. */
-function boot(name: string, opts: { cpus?: number; cmdline?: string; input?: string; after?: string } = {}): RunResult {
+function boot(
+  name: string,
+  opts: { cpus?: number; cmdline?: string; input?: string; after?: string; setup?: (b: X86Board) => void } = {},
+): RunResult {
   const memory = createMmapMemory(x86RamLayout(64 * 1024 * 1024));
   let engine: KvmEngine | undefined;
   let output = '';
@@ -60,6 +63,7 @@ function boot(name: string, opts: { cpus?: number; cmdline?: string; input?: str
     irqLine,
     onExit: (s) => engine!.requestStop(s),
   });
+  opts.setup?.(board);
   engine = new KvmEngine({ memory, pio: board.pio, mmio: board.mmio, cpus: opts.cpus ?? 1, bootState: board.bootState, host: idleHost });
   const t0 = Date.now();
   try {
@@ -103,6 +107,27 @@ test('pioloop: n port writes', (t) => {
   assert.match(r.output, new RegExp(`pioloop start n=${n} port=0x80\npioloop done cycles=\\d+\n`));
   assert.deepEqual(r.status, { kind: 'debug-exit', code: 1 });
   t.diagnostic(`${n} port exits in ${r.ms} ms (${((r.ms * 1000) / n).toFixed(1)} us each, including boot)`);
+});
+
+test('mmio: guest accesses reach a device on the board MMIO bus', (t) => {
+  if (skip) return t.skip(skip);
+  const writes: Array<[number, number, number]> = [];
+  let reg = 0;
+  const r = boot('mmio', {
+    cmdline: 'addr=0xd0000010 value=0xcafe1234',
+    setup: (b) =>
+      b.mmio.register(0xd0000000, 0x1000, {
+        name: 'scratch',
+        read: (off, size) => (off === 0x10 ? (size === 4 ? reg ^ 0xffffffff : (reg ^ 0xff) & 0xff) : 0) >>> 0,
+        write: (off, size, v) => {
+          writes.push([off, size, v]);
+          reg = v;
+        },
+      }),
+  });
+  assert.deepEqual(writes, [[0x10, 4, 0xcafe1234]]);
+  assert.match(r.output, /mmio read32 0x3501edcb read8 0xcb\n/);
+  assert.deepEqual(r.status, { kind: 'debug-exit', code: 1 });
 });
 
 test('reboot: i8042 0xFE resets the VM', (t) => {
