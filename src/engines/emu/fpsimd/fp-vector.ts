@@ -12,6 +12,7 @@ import {
 import { fpToInt32, fpToInt64, intToFp, bigToFp, roundInt, halfToNumber, numberToHalf,
   nanHalfToSingle, nanSingleToHalf, nanSingleToDouble, nanDoubleToSingle } from './fpconv.js';
 import { putF, rdF, wordF } from './fplane.js';
+import { frecpe, frsqrte, frecpx, urecpe, ursqrte } from './fpest.js';
 import { frint } from './scalar-fp.js';
 
 /** Element index of lane i of register r. */
@@ -107,15 +108,16 @@ export function twoMiscFp(ctx: FpSimdContext, vw: VViews, insn: number, scalar: 
     if (scalar || (U && opc === 24 && a)) return false;
     kind = 4; // FRINT
     mode = U ? (opc === 24 ? 4 : a ? 7 : 6) : (opc === 24 ? (a ? 1 : 0) : (a ? 3 : 2));
+  } else if (opc === 28 && a) {
+    if (scalar || sz) return false;
+    kind = U ? 9 : 8; // URSQRTE : URECPE
   } else if (opc >= 26 && opc <= 28) {
-    if (opc === 28 && a) return false; // URECPE/URSQRTE: not implemented
     kind = 5; unsigned = U === 1;
     mode = opc === 28 ? RA : opc === 26 ? (a ? RP : RN) : (a ? RZ : RM);
   } else if (opc === 29) {
-    if (a) return false; // FRECPE/FRSQRTE: not implemented
-    kind = 6; unsigned = U === 1;
-  } else if (opc === 31 && U && a && !scalar) {
-    kind = 7; // FSQRT
+    kind = a ? (U ? 11 : 10) : 6; unsigned = U === 1; // FRSQRTE, FRECPE, or S/UCVTF
+  } else if (opc === 31 && a && (U ? !scalar : scalar)) {
+    kind = U ? 7 : 12; // FSQRT (vector) : FRECPX (scalar)
   } else return false;
   fpBegin(ctx.fpcr);
   S.nanNeg = 0;
@@ -153,9 +155,17 @@ export function twoMiscFp(ctx: FpSimdContext, vw: VViews, insn: number, scalar: 
         if (single) putF(vw, true, i, intToFp(unsigned ? vw.u32[en] : vw.i32[en], true), en);
         else putF(vw, false, i, bigToFp(unsigned ? vw.b64[en] : vw.s64[en], false), en);
         break;
-      default: {
+      case 7: {
         const y = flushIn(x, single);
         putF(vw, single, i, y !== y ? nan1(wordF(vw, single, en), single) : fsqrt(y, single), en);
+        break;
+      }
+      case 8: R.u32[i] = urecpe(vw.u32[en]); break;
+      case 9: R.u32[i] = ursqrte(vw.u32[en]); break;
+      default: { // FRECPE, FRSQRTE, FRECPX on raw bits
+        const fn = kind === 10 ? frecpe : kind === 11 ? frsqrte : frecpx;
+        if (single) R.u32[i] = Number(fn(BigInt(vw.u32[en]), true));
+        else R.b64[i] = fn(vw.b64[en], false);
       }
     }
   }
