@@ -4,6 +4,8 @@
  * a port device that records what the guest writes.
  */
 import { execFileSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,10 +95,13 @@ export function flat32State(eip: number, esp = 0x7000): X86BootState {
   };
 }
 
+export type TestHost = EngineHost & { polls: number; flag: Int32Array };
+
 /** An EngineHost whose poll() returns `stopWith` once `flag[0]` is set (by another thread). */
-export function testHost(flag = new Int32Array(new SharedArrayBuffer(4)), stopWith: ExitStatus = { kind: 'stopped', reason: 'host' }): EngineHost & { polls: number } {
+export function testHost(flag = new Int32Array(new SharedArrayBuffer(8)), stopWith: ExitStatus = { kind: 'stopped', reason: 'host' }): TestHost {
   const h = {
     polls: 0,
+    flag,
     pending: () => Atomics.load(flag, 0) !== 0,
     poll(): ExitStatus | undefined {
       h.polls++;
@@ -120,5 +125,38 @@ export class Recorder implements BusDevice {
   write(offset: number, size: 1 | 2 | 4 | 8, value: number): void {
     this.writes.push({ offset, size, value });
     this.onWrite?.(offset, size, value);
+  }
+}
+
+const addon = fileURLToPath(new URL('../../build/Release/tsvisor_sys.node', import.meta.url));
+
+/**
+ * A plain-JS worker that, after `delayMs`, sets flag[0] and kicks thread `tid`
+ * with `signal`: what the host link does to stop a VM.
+ */
+export function kickLater(flag: Int32Array, tid: number, signal: number, delayMs: number): Worker {
+  const code = `
+    const { workerData: d } = require('node:worker_threads');
+    const s = require(d.addon);
+    const f = new Int32Array(d.flag);
+    Atomics.wait(f, 1, 0, d.delayMs);
+    Atomics.store(f, 0, 1);
+    s.tgkill(d.tid, d.signal);`;
+  const w = new Worker(code, { eval: true, workerData: { addon, flag: flag.buffer, tid, signal, delayMs } });
+  w.unref();
+  return w;
+}
+
+/**
+ * engine.run() with a watchdog: a guest that never reports (an interrupt that
+ * is not delivered, an AP that never starts) ends the run with the host's
+ * stop status after `ms` instead of hanging the test process.
+ */
+export function runGuarded(engine: KvmEngine, host: TestHost, ms = 30_000): ExitStatus {
+  const dog = kickLater(host.flag, engine.kick.tid, engine.kick.signal, ms);
+  try {
+    return engine.run();
+  } finally {
+    void dog.terminate();
   }
 }

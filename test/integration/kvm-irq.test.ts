@@ -8,7 +8,7 @@ import { Bus } from '../../src/devices/bus.js';
 import type { IrqLine } from '../../src/devices/device.js';
 import { KvmEngine, createMmapMemory } from '../../src/engines/kvm/index.js';
 import { sys } from '../../src/sys/native.js';
-import { assemble, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
+import { runGuarded, assemble, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
 
 const skip = kvmSkipReason();
 
@@ -62,10 +62,11 @@ function runIrqGuest(makeLine: (e: KvmEngine) => IrqLine): { vectors: number[]; 
       }
     }),
   );
-  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host: testHost() });
+  const host = testHost();
+  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host });
   try {
     line = makeLine(engine);
-    return { vectors, status: engine.run() };
+    return { vectors, status: runGuarded(engine, host) };
   } finally {
     engine.close();
   }
@@ -110,11 +111,12 @@ test('ioeventfd: 1000 guest port writes signal the eventfd without exits; datama
   pio.register(0x11, 1, new Recorder('done', () => engine!.requestStop({ kind: 'debug-exit', code: 0 })));
   const busWrites = new Recorder('0x500-0x507');
   pio.register(0x500, 8, busWrites);
-  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host: testHost() });
+  const host = testHost();
+  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host });
   try {
     const any = engine.ioeventfd(0x500, { pio: true, length: 1 });
     const match = engine.ioeventfd(0x504, { pio: true, length: 1, datamatch: 7 });
-    assert.deepEqual(engine.run(), { kind: 'debug-exit', code: 0 });
+    assert.deepEqual(runGuarded(engine, host), { kind: 'debug-exit', code: 0 });
     assert.equal(sys().eventfdRead(any.fd), 1000n);
     assert.equal(sys().eventfdRead(match.fd), 2n);
     assert.deepEqual(busWrites.writes, [{ offset: 4, size: 1, value: 8 }]);

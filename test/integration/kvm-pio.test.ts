@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bus } from '../../src/devices/bus.js';
 import { KvmEngine, createMmapMemory } from '../../src/engines/kvm/index.js';
-import { assemble, flat32State, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
+import { runGuarded, assemble, flat32State, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
 
 const skip = kvmSkipReason();
 
@@ -41,9 +41,10 @@ msg: .byte 0xa1, 0xa2, 0xa3`,
     if (off === 1) engine!.requestStop({ kind: 'debug-exit', code: 0 });
   }, (off, size) => (off === 2 ? (size === 4 ? 0x11223344 : 0x5a) : 0));
   pio.register(0x10, 3, report);
-  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host: testHost() });
+  const host = testHost();
+  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host });
   try {
-    const status = engine.run();
+    const status = runGuarded(engine, host);
     assert.deepEqual(status, { kind: 'debug-exit', code: 0 });
     const got = report.writes.filter((w) => w.offset === 0).map((w) => [w.size, w.value]);
     assert.deepEqual(got, [
@@ -91,9 +92,10 @@ test('32-bit guest: MMIO writes and reads of sizes 1, 2, 4 reach the MMIO bus; u
   pio.register(0x10, 2, report);
   const dev = new Recorder('mmio-dev', undefined, (off, size) => (off === 8 ? (size === 4 ? 0x01020304 : 0x0506) : 0));
   mmio.register(0xd000_0000, 0x1000, dev);
-  engine = new KvmEngine({ memory, pio, mmio, cpus: 1, bootState: flat32State(0x1000), host: testHost() });
+  const host = testHost();
+  engine = new KvmEngine({ memory, pio, mmio, cpus: 1, bootState: flat32State(0x1000), host });
   try {
-    assert.deepEqual(engine.run(), { kind: 'debug-exit', code: 0 });
+    assert.deepEqual(runGuarded(engine, host), { kind: 'debug-exit', code: 0 });
     assert.deepEqual(dev.writes, [
       { offset: 0, size: 4, value: 0xdeadbeef },
       { offset: 4, size: 2, value: 0xbeef },

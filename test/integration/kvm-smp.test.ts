@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bus } from '../../src/devices/bus.js';
 import { KvmEngine, createMmapMemory } from '../../src/engines/kvm/index.js';
-import { assemble, flat32State, kvmSkipReason, Recorder, testHost } from './kvm-guest.js';
+import { runGuarded, assemble, flat32State, kvmSkipReason, Recorder, testHost } from './kvm-guest.js';
 
 const skip = kvmSkipReason();
 
@@ -59,10 +59,11 @@ test('two vCPUs: AP started by INIT/SIPI, each reports its own APIC id', (t) => 
       if (seen.length === 3) engine!.requestStop({ kind: 'debug-exit', code: 0 });
     }),
   );
-  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 2, bootState: flat32State(0x1000), host: testHost() });
+  const host = testHost();
+  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 2, bootState: flat32State(0x1000), host });
   const started = Date.now();
   try {
-    const status = engine.run();
+    const status = runGuarded(engine, host);
     assert.deepEqual(status, { kind: 'debug-exit', code: 0 });
     assert.deepEqual(seen, [0x000, 0x101, 0x201]);
     assert.equal(engine.stats.forwardedExits, 2);

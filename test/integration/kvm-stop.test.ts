@@ -6,29 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import { Bus } from '../../src/devices/bus.js';
 import { sys } from '../../src/sys/native.js';
 import type { ExitStatus } from '../../src/vmm/engine.js';
 import { KvmEngine, createMmapMemory } from '../../src/engines/kvm/index.js';
-import { assemble, flat32State, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
+import { kickLater, assemble, flat32State, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
 
 const skip = kvmSkipReason();
-const addon = fileURLToPath(new URL('../../build/Release/tsvisor_sys.node', import.meta.url));
-
-/** A plain-JS worker that, after `delayMs`, sets flag[0] and tgkills `tid` with `signal`. */
-function kickLater(flag: Int32Array, tid: number, signal: number, delayMs: number): Worker {
-  const code = `
-    const { workerData: d } = require('node:worker_threads');
-    const s = require(d.addon);
-    const f = new Int32Array(d.flag);
-    Atomics.wait(f, 1, 0, d.delayMs);
-    Atomics.store(f, 0, 1);
-    s.tgkill(d.tid, d.signal);`;
-  return new Worker(code, { eval: true, workerData: { addon, flag: flag.buffer, tid, signal, delayMs } });
-}
-
 test('a spinning guest stops when the host link posts a stop and kicks', (t) => {
   if (skip) return t.skip(skip);
   const memory = createMmapMemory([{ gpa: 0, size: 1 << 20 }]);

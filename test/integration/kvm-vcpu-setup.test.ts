@@ -6,7 +6,7 @@ import { KvmEngine, KvmVm, createMmapMemory } from '../../src/engines/kvm/index.
 import { BOOT_MSRS, getMsr, setMsrs, MSR_IA32_MISC_ENABLE, MSR_MTRR_DEF_TYPE, MSR_LSTAR } from '../../src/engines/kvm/msrs.js';
 import { getLapic, APIC_LVT_LINT0, APIC_LVT_LINT1 } from '../../src/engines/kvm/lapic.js';
 import { sys } from '../../src/sys/native.js';
-import { assemble, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
+import { runGuarded, assemble, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
 
 const skip = kvmSkipReason();
 const MSR_IA32_ARCH_CAPABILITIES = 0x10a;
@@ -60,12 +60,13 @@ test('engine set-up: LINT0 is ExtINT and LINT1 NMI, both unmasked; the guest see
     if (off === 1) engine!.requestStop({ kind: 'debug-exit', code: 0 });
   });
   pio.register(0x10, 2, rec);
-  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host: testHost() });
+  const host = testHost();
+  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host });
   try {
     const lapic = getLapic(engine.vcpuFds[0]!);
     assert.equal(lapic.getUint32(APIC_LVT_LINT0, true) & 0x1_0700, 0x700);
     assert.equal(lapic.getUint32(APIC_LVT_LINT1, true) & 0x1_0700, 0x400);
-    assert.deepEqual(engine.run(), { kind: 'debug-exit', code: 0 });
+    assert.deepEqual(runGuarded(engine, host), { kind: 'debug-exit', code: 0 });
     const v = rec.writes.filter((w) => w.offset === 0).map((w) => w.value >>> 0);
     const sig = Buffer.alloc(12);
     v.slice(0, 3).forEach((x, i) => sig.writeUInt32LE(x, i * 4));
