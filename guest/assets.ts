@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join } from 'node:path';
 import { aptDownload, aptEnv, aptUpdate, haveLists, packageInfo, resolveMeta, type DebArch, type PackageInfo } from './apt.js';
 import { BUSYBOX_JSON, buildBusyboxDir, busyboxDirName, busyboxPath, readBusyboxDir, type BusyboxInfo } from './busybox.js';
-import { atomicDir, atomicWrite, cacheRoot } from './cache.js';
+import { atomicDir, atomicWrite, cacheRoot, withLock } from './cache.js';
 import { buildInitramfs, overlayInitramfs, type ExtraFile } from './initramfs.js';
 import { buildKernelDir, kernelDirName, modulesDirPath, readKernelDir, vmlinuzPath, type KernelInfo } from './kernel.js';
 import { moduleName, WANTED_MODULES } from './modules.js';
@@ -248,11 +248,23 @@ async function fetchMissing(arch: GuestArch, kpkg: PackageInfo, bbpkg: PackageIn
  */
 export async function ensureGuest(arch: GuestArch, opts: EnsureOptions = {}): Promise<GuestAssets> {
   const flavour = opts.flavour ?? 'generic';
-  const log = opts.log ?? stderrLog;
   const withRootfs = opts.rootfs ?? true;
+  const isDone = (r: Lookup): r is Lookup & { ok: true } => r.ok && !r.stale && !opts.update && (!withRootfs || !!r.assets.rootfs);
   const found = lookup(arch, flavour);
-  if (found.ok && !found.stale && !opts.update && (!withRootfs || found.assets.rootfs)) return found.assets;
+  if (isDone(found)) return found.assets;
+  const log = opts.log ?? stderrLog;
+  return withLock(
+    join(archDir(arch), '.setup.lock'),
+    async () => {
+      // Another process may have finished the job while we waited.
+      const again = lookup(arch, flavour);
+      return isDone(again) ? again.assets : ensureLocked(arch, flavour, again, withRootfs, opts, log);
+    },
+    (pid) => log(`${arch}: waiting for another setup (pid ${pid}) to finish`),
+  );
+}
 
+async function ensureLocked(arch: GuestArch, flavour: Flavour, found: Lookup, withRootfs: boolean, opts: EnsureOptions, log: Log): Promise<GuestAssets> {
   let ptr: Pointer;
   if (!opts.update && !found.ok && found.ptr && found.k && found.bb) {
     ptr = found.ptr; // kernel and busybox are cached: only the initramfs/rootfs need (re)building

@@ -3,7 +3,7 @@
  * each entry is built in a sibling temp directory and renamed into place at
  * the end, so an interrupted build is never mistaken for a complete one.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, basename } from 'node:path';
 
@@ -69,4 +69,49 @@ export function atomicWrite(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   writeFileSync(tmp, data);
   renameSync(tmp, path);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Run `fn` holding an exclusive lock file (O_EXCL create, holder's pid
+ * inside). Concurrent setups of one arch would otherwise fight over apt's
+ * list lock and download twice. A lock left by a dead process is taken over.
+ */
+export async function withLock<T>(path: string, fn: () => Promise<T>, onWait: (pid: number) => void): Promise<T> {
+  mkdirSync(dirname(path), { recursive: true });
+  let warned = false;
+  for (;;) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(path, 'utf8'));
+      } catch {
+        continue; // released between our create and read
+      }
+      if (!Number.isInteger(holder) || holder <= 0 || !pidAlive(holder)) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      if (!warned) onWait(holder);
+      warned = true;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(path, { force: true });
+  }
 }

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { atomicDir, cacheRoot, cleanStaleTemps, safeName } from '../../guest/cache.js';
+import { atomicDir, cacheRoot, cleanStaleTemps, safeName, withLock } from '../../guest/cache.js';
 
 function withEnv<T>(env: Record<string, string | undefined>, fn: () => T): T {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
@@ -63,6 +63,36 @@ test('cleanStaleTemps removes temp dirs of dead processes only', () => {
     mkdirSync(join(root, 'entry'));
     cleanStaleTemps(root);
     assert.deepEqual(readdirSync(root).sort(), ['entry', `entry.tmp-${process.pid}-def456`]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('withLock serialises holders and takes over a dead holder\'s lock', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'tsvisor-lock-'));
+  try {
+    const lock = join(root, 'x', '.lock');
+    const events: string[] = [];
+    const waits: number[] = [];
+    const hold = (name: string, ms: number) =>
+      withLock(
+        lock,
+        async () => {
+          events.push(`${name}+`);
+          await new Promise((r) => setTimeout(r, ms));
+          events.push(`${name}-`);
+          return name;
+        },
+        (pid) => waits.push(pid),
+      );
+    assert.deepEqual(await Promise.all([hold('a', 300), hold('b', 10)]), ['a', 'b']);
+    assert.deepEqual(events, ['a+', 'a-', 'b+', 'b-'], 'b waited for a');
+    assert.deepEqual(waits, [process.pid]);
+    assert.ok(!existsSync(lock), 'released');
+
+    writeFileSync(lock, String(spawnSync('true').pid)); // left by a process that is gone
+    assert.equal(await hold('c', 0), 'c');
+    assert.equal(waits.length, 1, 'no waiting on a dead holder');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
