@@ -93,6 +93,7 @@ export function execScalarFp(ctx: FpSimdContext, vw: VViews, insn: number): bool
     clearHigh(u, rd);
     return true;
   }
+  if (kind === 0) return false;
   // kind 2: two-source arithmetic
   const opc = (insn >>> 12) & 15;
   if (opc > 8) return false;
