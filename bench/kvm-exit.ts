@@ -88,10 +88,10 @@ function runTsvisor(mode: 'direct' | 'direct-irqchip' | 'forwarded'): number {
   return Number(t1 - t0) / n;
 }
 
-function runC(floorBin: string, guestBin: string): number {
-  const out = JSON.parse(execFileSync(floorBin, [guestBin]).toString()) as { exits: number; nsPerExit: number };
+function runC(floorBin: string, guestBin: string): { nsPerExit: number; ioctlNs: number } {
+  const out = JSON.parse(execFileSync(floorBin, [guestBin]).toString()) as { exits: number; nsPerExit: number; ioctlNs: number };
   if (out.exits !== N) throw new Error(`C floor saw ${out.exits} exits`);
-  return out.nsPerExit;
+  return out;
 }
 
 /** The native wrapper's own cost: a trivial ioctl (KVM_CHECK_EXTENSION) from JS. */
@@ -122,9 +122,11 @@ async function main(): Promise<void> {
     const guestBin = join(dir, 'guest.bin');
     writeFileSync(guestBin, assemble(loop(N), 0x1000));
 
-    const r = { c: [] as number[], direct: [] as number[], irqchip: [] as number[], forwarded: [] as number[] };
+    const r = { c: [] as number[], cIoctl: [] as number[], direct: [] as number[], irqchip: [] as number[], forwarded: [] as number[] };
     for (let i = 0; i < ROUNDS; i++) {
-      r.c.push(runC(floorBin, guestBin));
+      const c = runC(floorBin, guestBin);
+      r.c.push(c.nsPerExit);
+      r.cIoctl.push(c.ioctlNs);
       r.direct.push(runTsvisor('direct'));
       r.irqchip.push(runTsvisor('direct-irqchip'));
       r.forwarded.push(runTsvisor('forwarded'));
@@ -136,7 +138,9 @@ async function main(): Promise<void> {
     console.log(`  tsvisor vCPU 0, no irqchip      ${us(r.direct)}   ratio to C ${(med(r.direct) / med(r.c)).toFixed(3)}`);
     console.log(`  tsvisor vCPU 0, in-kernel irqchip ${us(r.irqchip)}`);
     console.log(`  tsvisor vCPU 1 via mailbox      ${us(r.forwarded)}   hand-off cost ${((med(r.forwarded) - med(r.irqchip)) / 1000).toFixed(2)} us`);
-    console.log(`  N-API ioctl wrapper (KVM_CHECK_EXTENSION from JS): ${(await ioctlOverheadNs()).toFixed(0)} ns per call`);
+    const js = await ioctlOverheadNs();
+    const cNs = med(r.cIoctl);
+    console.log(`  trivial ioctl (KVM_CHECK_EXTENSION): C ${cNs.toFixed(0)} ns, from JS ${js.toFixed(0)} ns: wrapper overhead ${(js - cNs).toFixed(0)} ns per call`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

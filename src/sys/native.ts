@@ -17,6 +17,8 @@ export interface NativeSys {
   close(fd: number): void;
   /** ioctl(fd, request, arg): a number/bigint arg is passed by value, a buffer by pointer. Returns the int result. */
   ioctl(fd: number, request: number, arg?: number | bigint | BufferArg): number;
+  /** KVM_RUN on a vCPU fd: returns 0 or -errno (never throws: EINTR is routine). */
+  kvmRun(vcpuFd: number): number;
   /** The returned ArrayBuffer views the mapping; the mapping is released by munmap(buffer) or when the buffer is collected. */
   mmap(len: number, prot: number, flags: number, fd: number, offset: number): { buffer: ArrayBuffer; addr: bigint };
   /** Detaches `buffer` (all views become empty) then unmaps it. */
@@ -82,5 +84,7 @@ export const MADV_DONTFORK = 10;
 export const MADV_HUGEPAGE = 14;
 export const EFD_NONBLOCK = 0o4000;
 export const SIGUSR2 = 12;
+export const EINTR = 4;
+export const EAGAIN = 11;
 /** The signal tsvisor uses to kick a thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
 export const KICK_SIGNAL = SIGUSR2;

@@ -82,6 +82,7 @@ export class KvmEngine implements Engine {
   private readonly ctl = new Int32Array(this.control);
   private readonly mailboxes: Array<{ words: Int32Array; view: DataView }> = [];
   private readonly workers: Worker[] = [];
+  private readonly lines = new Map<number, IrqLine>();
   private stopStatus: ExitStatus | undefined;
   private running = false;
 
@@ -146,9 +147,15 @@ export class KvmEngine implements Engine {
     this.workers.push(w);
   }
 
+  /** The KVM_IRQ_LINE line for `gsi` (one object per GSI, so callers may fetch it on every use). */
   irqLine(gsi: number): IrqLine {
     if (!this.irqchip) throw new KvmError('no in-kernel irqchip');
-    return this.vm.irqLine(gsi);
+    let line = this.lines.get(gsi);
+    if (line === undefined) {
+      line = this.vm.irqLine(gsi);
+      this.lines.set(gsi, line);
+    }
+    return line;
   }
 
   irqfd(gsi: number, fd?: number): { fd: number; line: IrqLine; close(): void } {

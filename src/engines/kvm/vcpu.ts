@@ -3,7 +3,7 @@
  * (mmap'd by that thread) and KVM_RUN. Also the per-vCPU set-up done once by
  * the machine thread (CPUID, MSRs, LAPIC, signal mask).
  */
-import { sys, isErrno, MAP_SHARED, PROT_READ, PROT_WRITE } from '../../sys/native.js';
+import { sys, MAP_SHARED, PROT_READ, PROT_WRITE, EINTR, EAGAIN } from '../../sys/native.js';
 import * as K from '../../sys/kvm-abi.js';
 
 /** KVM_RUN was interrupted by a signal (a kick) rather than a guest exit. */
@@ -12,6 +12,7 @@ export const RUN_INTERRUPTED = -1;
 export class VcpuRun {
   readonly run: DataView;
   readonly runBytes: Uint8Array;
+  private readonly s = sys();
 
   constructor(
     readonly fd: number,
@@ -24,11 +25,10 @@ export class VcpuRun {
 
   /** KVM_RUN once. Returns the exit reason, or RUN_INTERRUPTED after a kick (EINTR / immediate_exit). */
   enter(): number {
-    try {
-      sys().ioctl(this.fd, K.KVM_RUN, 0);
-    } catch (e) {
-      if (isErrno(e, 'EINTR') || isErrno(e, 'EAGAIN')) return RUN_INTERRUPTED;
-      throw e;
+    const r = this.s.kvmRun(this.fd);
+    if (r < 0) {
+      if (r === -EINTR || r === -EAGAIN) return RUN_INTERRUPTED;
+      throw new Error(`KVM_RUN failed: errno ${-r}`);
     }
     return this.run.getUint32(K.kvm_run.exit_reason, true);
   }
