@@ -12,11 +12,11 @@ export interface FakeCtx extends FpSimdContext {
   mem: Uint8Array;
 }
 
-export function makeCtx(memSize = 4096): FakeCtx {
+export function makeCtx(memSize = 4096, memBase = MEM_BASE): FakeCtx {
   const mem = new Uint8Array(memSize);
   const dv = new DataView(mem.buffer);
   const addr = (va: bigint, size: number): number => {
-    const o = Number(va - MEM_BASE);
+    const o = Number(va - memBase);
     if (o < 0 || o + size > memSize) throw new Error(`fault at 0x${va.toString(16)}`);
     return o;
   };
@@ -52,7 +52,7 @@ export function makeCtx(memSize = 4096): FakeCtx {
   return ctx;
 }
 
-/** Set Vn from a hex string of its 16 bytes in memory order (byte 0 first)... or from 32-bit words. */
+/** Set Vn from four 32-bit words, least significant first. */
 export function setV(ctx: FpSimdContext, n: number, words: number[]): void {
   for (let i = 0; i < 4; i++) ctx.v[4 * n + i] = (words[i] ?? 0) >>> 0;
 }
