@@ -1,0 +1,75 @@
+/**
+ * The interpreter loop: fetch through the software TLB, look up (or decode
+ * and cache) the handler for the word, advance pc, run the handler. A
+ * synchronous exception thrown by a handler (GuestFault) is taken here with
+ * the faulting instruction's address as the preferred return.
+ */
+import { EC_IABT_CUR, EC_IABT_LOW, FSC_EXTERNAL, GuestFault, type Cpu } from './cpu.js';
+import { decode } from './decode.js';
+import { toBig } from './int64.js';
+import type { Handler } from './phys.js';
+
+const NO_PAGE: Array<Handler | undefined> = [];
+
+/** Run up to `budget` instructions on `c` (fewer when a handler ends the slice). Returns instructions executed. */
+export function runSlice(c: Cpu, budget: number): number {
+  const phys = c.phys;
+  const dv = c.dv;
+  let pageLo = 1; // never a page address: forces the first translation
+  let pageHi = 0;
+  let gen = -1;
+  let codeGen = -1;
+  let hs = NO_PAGE;
+  let ramOff = 0;
+  let ilo = 0;
+  let ihi = 0;
+  c.count = 0;
+  c.sliceEnd = budget;
+  while (c.count < c.sliceEnd) {
+    try {
+      while (c.count < c.sliceEnd) {
+        const lo = c.pcLo;
+        const hi = c.pcHi;
+        ilo = lo;
+        ihi = hi;
+        if ((lo & ~0xfff) !== pageLo || hi !== pageHi || c.tlbGen !== gen || phys.codeGen !== codeGen) {
+          const i = c.fetchTranslate(lo, hi);
+          const rp = c.tlbRam[i]!;
+          if (rp < 0) {
+            throw new GuestFault(c.el === 0 ? EC_IABT_LOW : EC_IABT_CUR, FSC_EXTERNAL, toBig(lo, hi));
+          }
+          let page = phys.icache[rp];
+          if (page === undefined) {
+            page = new Array<Handler | undefined>(1024);
+            phys.icache[rp] = page;
+            phys.codePages[rp] = 1;
+          }
+          hs = page;
+          ramOff = rp * 4096;
+          pageLo = lo & ~0xfff;
+          pageHi = hi;
+          gen = c.tlbGen;
+          codeGen = phys.codeGen;
+        }
+        const idx = (lo & 0xfff) >>> 2;
+        let h = hs[idx];
+        if (h === undefined) {
+          h = decode(dv.getUint32(ramOff + (lo & 0xfff), true));
+          hs[idx] = h;
+        }
+        c.pcLo = (lo + 4) | 0;
+        if (lo === -4) c.pcHi = (hi + 1) | 0;
+        c.count++;
+        h(c);
+      }
+    } catch (e) {
+      if (!(e instanceof GuestFault)) throw e;
+      c.pcLo = ilo;
+      c.pcHi = ihi;
+      c.fault(e, ilo, ihi);
+      gen = -1;
+    }
+  }
+  c.retired += c.count;
+  return c.count;
+}

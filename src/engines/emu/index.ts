@@ -1,0 +1,208 @@
+/**
+ * The emu engine: software AArch64 vCPUs run round-robin on the machine
+ * thread, in slices of a few thousand instructions. Between slices it
+ * updates the generic timers, delivers interrupts, polls the host link and,
+ * when every powered-on vCPU waits in WFI, sleeps until the next timer
+ * deadline or host input.
+ */
+import type { Engine, EngineHost, ExitStatus } from '../../vmm/engine.js';
+import { Cpu } from './cpu.js';
+import { runSlice } from './exec.js';
+import { Phys } from './phys.js';
+import {
+  CPU_ON_ALREADY_ON,
+  CPU_ON_INVALID_PARAMETERS,
+  CPU_ON_SUCCESS,
+  type EmuEngineControl,
+  type EmuEngineOptions,
+  type EmuPlatform,
+} from './platform.js';
+import { SystemCounter, nextDeadline, ticksToMs, timerLevel } from './timer.js';
+
+export { Cpu, GuestFault } from './cpu.js';
+export { Phys } from './phys.js';
+export { runSlice } from './exec.js';
+export * from './platform.js';
+
+/** Instructions per vCPU slice. */
+const SLICE = 8192;
+/** Upper bound of one idle sleep, so timer/host checks stay responsive. */
+const MAX_IDLE_MS = 50;
+
+export class EmuEngine implements Engine, EmuEngineControl {
+  readonly cpus: Cpu[] = [];
+  readonly phys: Phys;
+  readonly counter = new SystemCounter();
+  currentCpu = 0;
+  private stopStatus: ExitStatus | undefined;
+  private readonly platform: EmuPlatform;
+  private readonly host: EngineHost;
+  /** Last timer output levels per CPU (virt, phys), to report only changes. */
+  private readonly vLevel: boolean[] = [];
+  private readonly pLevel: boolean[] = [];
+  private readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
+
+  constructor(opts: EmuEngineOptions) {
+    if (!(opts.cpus >= 1 && opts.cpus <= 8)) throw new RangeError(`emu: cpus must be 1..8, got ${opts.cpus}`);
+    this.phys = new Phys(opts.memory, opts.mmio);
+    this.platform = opts.platform;
+    this.host = opts.host;
+    for (let i = 0; i < opts.cpus; i++) {
+      const c = new Cpu(i, this.phys);
+      c.counter = () => this.counter.now();
+      c.onTimerWrite = (cpu) => this.updateTimer(cpu);
+      c.onHypercall = (cpu, imm, isSmc) => this.platform.hypercall(cpu, imm, isSmc);
+      this.cpus.push(c);
+      this.vLevel.push(false);
+      this.pLevel.push(false);
+    }
+    const boot = this.cpus[0]!;
+    this.resetCpu(boot, BigInt(opts.entry), BigInt(opts.dtbAddr));
+  }
+
+  /** Reset state per Documentation/arm64/booting.rst: EL1h, MMU off, DAIF masked, x0 = argument. */
+  private resetCpu(c: Cpu, entry: bigint, x0: bigint): void {
+    c.xl.fill(0);
+    c.xh.fill(0);
+    c.v.fill(0);
+    c.sp0 = 0n;
+    c.sp1 = 0n;
+    c.el = 1;
+    c.spsel = 1;
+    c.sp = 0n;
+    c.daif = 0x3c0;
+    c.nzcv = 0;
+    c.sctlr = 0x30d00800n;
+    c.cpacr = 0n;
+    c.tcr = 0n;
+    c.ttbr0 = 0n;
+    c.ttbr1 = 0n;
+    c.vbar = 0n;
+    c.cntvCtl = 0;
+    c.cntpCtl = 0;
+    c.cntkctl = 0n;
+    c.setX(0, x0);
+    c.pc = entry;
+    c.halted = false;
+    c.on = true;
+    c.monAddr = -1;
+    c.updateMode();
+    c.flushTlb();
+  }
+
+  // ------------------------------------------------------- EmuEngineControl
+
+  setIrq(cpuIndex: number, level: boolean): void {
+    const c = this.cpus[cpuIndex];
+    if (c === undefined) return;
+    c.irqLine = level;
+    if (level) {
+      c.halted = false;
+      if ((c.daif & 0x80) === 0) c.sliceEnd = 0;
+    }
+  }
+
+  setFiq(cpuIndex: number, level: boolean): void {
+    const c = this.cpus[cpuIndex];
+    if (c === undefined) return;
+    c.fiqLine = level;
+    if (level) {
+      c.halted = false;
+      if ((c.daif & 0x40) === 0) c.sliceEnd = 0;
+    }
+  }
+
+  cpuOn(cpuIndex: number, entry: bigint, contextId: bigint): number {
+    const c = this.cpus[cpuIndex];
+    if (c === undefined) return CPU_ON_INVALID_PARAMETERS;
+    if (c.on) return CPU_ON_ALREADY_ON;
+    this.resetCpu(c, entry, contextId);
+    return CPU_ON_SUCCESS;
+  }
+
+  cpuOff(cpuIndex: number): void {
+    const c = this.cpus[cpuIndex];
+    if (c === undefined) return;
+    c.on = false;
+    c.sliceEnd = 0;
+  }
+
+  isCpuOn(cpuIndex: number): boolean {
+    return this.cpus[cpuIndex]?.on ?? false;
+  }
+
+  requestStop(status: ExitStatus): void {
+    this.stopStatus ??= status;
+    for (const c of this.cpus) c.sliceEnd = 0;
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private updateTimer(c: Cpu): void {
+    const now = this.counter.now();
+    const v = timerLevel(c.cntvCtl, c.cntvCval, now);
+    const p = timerLevel(c.cntpCtl, c.cntpCval, now);
+    const i = c.index;
+    if (v !== this.vLevel[i]) {
+      this.vLevel[i] = v;
+      this.platform.timerIrq(i, true, v);
+    }
+    if (p !== this.pLevel[i]) {
+      this.pLevel[i] = p;
+      this.platform.timerIrq(i, false, p);
+    }
+  }
+
+  // ------------------------------------------------------------------ run
+
+  run(): ExitStatus {
+    const cpus = this.cpus;
+    const multi = cpus.length > 1;
+    let slices = 0;
+    for (;;) {
+      if (this.stopStatus !== undefined) return this.stopStatus;
+      let anyRunnable = false;
+      for (let i = 0; i < cpus.length; i++) {
+        const c = cpus[i]!;
+        if (!c.on) continue;
+        this.currentCpu = i;
+        this.updateTimer(c);
+        if (c.halted) {
+          if (!c.irqLine && !c.fiqLine) continue;
+          c.halted = false;
+        }
+        anyRunnable = true;
+        c.checkInterrupts();
+        // Another vCPU ran since this one's last slice: its exclusive reservation is lost.
+        if (multi) c.monAddr = -1;
+        runSlice(c, SLICE);
+        if (this.stopStatus !== undefined) return this.stopStatus;
+      }
+      if ((++slices & 7) === 0 || !anyRunnable) {
+        if (this.host.pending()) {
+          const s = this.host.poll();
+          if (s !== undefined) return s;
+        }
+      }
+      if (!anyRunnable) this.idle();
+    }
+  }
+
+  /** Every powered-on vCPU is in WFI (or all are off): sleep until the next timer deadline or host input. */
+  private idle(): void {
+    let best: bigint | undefined;
+    for (const c of this.cpus) {
+      if (!c.on) continue;
+      const d = nextDeadline(c);
+      if (d !== undefined && (best === undefined || d < best)) best = d;
+    }
+    let ms = MAX_IDLE_MS;
+    if (best !== undefined) {
+      const delta = best - this.counter.now();
+      ms = delta <= 0n ? 0 : Math.min(MAX_IDLE_MS, ticksToMs(delta));
+    }
+    if (ms <= 0) return;
+    if (this.host.waitForEvent !== undefined) this.host.waitForEvent(ms);
+    else Atomics.wait(this.sleepWord, 0, 0, ms);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Physical address space shared by all vCPUs of the emu engine: the RAM fast
+ * path (one region, viewed directly), other RAM regions and MMIO through the
+ * Bus, and the per-physical-page cache of decoded instructions.
+ */
+import type { Bus } from '../../devices/bus.js';
+import type { AccessSize } from '../../devices/device.js';
+import type { GuestMemory, MemoryRegion } from '../../memory/guest-memory.js';
+
+export type Handler = (c: any) => void;
+
+export class Phys {
+  /** The RAM region with the fast path (the largest one). */
+  readonly ram: MemoryRegion;
+  readonly ramBase: number;
+  readonly ramSize: number;
+  readonly u8: Uint8Array;
+  readonly dv: DataView;
+  /** Decoded-instruction arrays (1024 handlers) per RAM page, undefined until first executed. */
+  readonly icache: Array<Array<Handler | undefined> | undefined>;
+  /** 1 when the RAM page has decoded instructions (stores to it must invalidate them). */
+  readonly codePages: Uint8Array;
+  /** Bumped whenever a code page is invalidated so running loops drop their cached page. */
+  codeGen = 0;
+
+  constructor(
+    readonly memory: GuestMemory,
+    readonly mmio: Bus,
+  ) {
+    let best: MemoryRegion | undefined;
+    for (const r of memory.regions) if (best === undefined || r.size > best.size) best = r;
+    if (best === undefined) throw new Error('emu: guest memory has no RAM region');
+    this.ram = best;
+    this.ramBase = best.gpa;
+    this.ramSize = best.size;
+    this.u8 = best.u8;
+    this.dv = best.view;
+    const pages = Math.ceil(best.size / 4096);
+    this.icache = new Array(pages).fill(undefined);
+    this.codePages = new Uint8Array(pages);
+  }
+
+  /** RAM page index of a physical address, or -1 when it is not in the fast RAM region. */
+  ramPage(pa: number): number {
+    const off = pa - this.ramBase;
+    return off >= 0 && off < this.ramSize ? Math.floor(off / 4096) : -1;
+  }
+
+  invalidateCode(page: number): void {
+    this.icache[page] = undefined;
+    this.codePages[page] = 0;
+    this.codeGen++;
+  }
+
+  /** Slow physical read (other RAM regions, MMIO). Returns undefined for an unmapped address. */
+  read(pa: number, size: AccessSize): number | bigint | undefined {
+    const m = this.memory;
+    if (m.isRam(pa, size)) {
+      switch (size) {
+        case 1:
+          return m.readU8(pa);
+        case 2:
+          return m.readU16(pa);
+        case 4:
+          return m.readU32(pa);
+        default:
+          return m.readU64(pa);
+      }
+    }
+    return this.mmio.read(pa, size);
+  }
+
+  /** Slow physical write; false when unmapped. */
+  write(pa: number, size: AccessSize, value: number | bigint): boolean {
+    const m = this.memory;
+    if (m.isRam(pa, size)) {
+      const page = this.ramPage(pa);
+      if (page >= 0 && this.codePages[page] !== 0) this.invalidateCode(page);
+      switch (size) {
+        case 1:
+          m.writeU8(pa, Number(value) & 0xff);
+          break;
+        case 2:
+          m.writeU16(pa, Number(value) & 0xffff);
+          break;
+        case 4:
+          m.writeU32(pa, Number(BigInt.asUintN(32, BigInt(value))));
+          break;
+        default:
+          m.writeU64(pa, BigInt(value));
+      }
+      return true;
+    }
+    return this.mmio.write(pa, size, value);
+  }
+}
