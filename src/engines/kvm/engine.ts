@@ -22,7 +22,7 @@ import type { IrqLine } from '../../devices/device.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import type { Engine, EngineHost, ExitStatus } from '../../vmm/engine.js';
 import type { X86BootState } from '../../boards/x86/boot-state.js';
-import { KvmVm, KvmError, type IoeventfdOptions, type MsiMessage } from './vm.js';
+import { KvmVm, KvmError, step, type IoeventfdOptions, type MsiMessage } from './vm.js';
 import { getSupportedCpuid, guestCpuid, setCpuid } from './cpuid.js';
 import { BOOT_MSRS, setMsrs } from './msrs.js';
 import { setupLapic } from './lapic.js';
@@ -106,18 +106,18 @@ export class KvmEngine implements Engine {
       if (opts.cpus > 1 && !this.irqchip) throw new KvmError('more than one vCPU needs the in-kernel irqchip');
       this.cpus = opts.cpus;
       this.vm.addMemory(opts.memory);
-      const supported = getSupportedCpuid(this.vm.kvmFd);
+      const supported = step('KVM_GET_SUPPORTED_CPUID', () => getSupportedCpuid(this.vm.kvmFd));
       for (let i = 0; i < this.cpus; i++) {
         const fd = this.vm.createVcpu(i);
         this.vcpuFds.push(fd);
-        setCpuid(fd, guestCpuid(supported, i, this.cpus));
+        step(`KVM_SET_CPUID2 (vCPU ${i})`, () => setCpuid(fd, guestCpuid(supported, i, this.cpus)));
         for (const idx of setMsrs(fd, BOOT_MSRS)) if (!this.stats.failedMsrs.includes(idx)) this.stats.failedMsrs.push(idx);
-        if (this.irqchip) setupLapic(fd);
-        unblockSignalsInRun(fd);
+        if (this.irqchip) step(`LAPIC set-up (vCPU ${i})`, () => setupLapic(fd));
+        step(`KVM_SET_SIGNAL_MASK (vCPU ${i})`, () => unblockSignalsInRun(fd));
         // APs wait for INIT/SIPI from the guest's BSP (KVM's default for non-BSP vCPUs; made explicit).
-        if (i > 0) setMpState(fd, K.KVM_MP_STATE_UNINITIALIZED);
+        if (i > 0) step(`KVM_SET_MP_STATE (vCPU ${i})`, () => setMpState(fd, K.KVM_MP_STATE_UNINITIALIZED));
       }
-      applyBootState(this.vcpuFds[0]!, opts.bootState);
+      step('loading the boot vCPU state', () => applyBootState(this.vcpuFds[0]!, opts.bootState));
       prepareVcpuThread(this.signal);
       this.kick = { tid: sys().gettid(), signal: this.signal };
       this.vcpu0 = new VcpuRun(this.vcpuFds[0]!, this.vm.vcpuMmapSize);

@@ -21,6 +21,21 @@ export class KvmError extends Error {
   }
 }
 
+/**
+ * Run one set-up step; a failure becomes a KvmError naming the step (the
+ * errno name stays in .code), so the CLI can print one useful line.
+ */
+export function step<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof KvmError) throw e;
+    const err = new KvmError(`${what} failed: ${(e as Error).message}`);
+    (err as KvmError & { code?: string }).code = (e as { code?: string }).code;
+    throw err;
+  }
+}
+
 export interface IoeventfdOptions {
   /** Port I/O address space (true) or MMIO (false). */
   pio: boolean;
@@ -48,24 +63,36 @@ export class KvmVm {
 
   constructor(opts: { irqchip?: boolean; pit?: boolean } = {}) {
     const s = sys();
-    this.kvmFd = s.open('/dev/kvm', O_RDWR);
-    const api = s.ioctl(this.kvmFd, K.KVM_GET_API_VERSION, 0);
-    if (api !== K.KVM_API_VERSION) throw new KvmError(`KVM API version ${api}, need ${K.KVM_API_VERSION}`);
-    this.vmFd = s.ioctl(this.kvmFd, K.KVM_CREATE_VM, 0);
-    this.vcpuMmapSize = s.ioctl(this.kvmFd, K.KVM_GET_VCPU_MMAP_SIZE, 0);
-    // VMX needs these for real-mode guests; other KVM flavours may lack the caps.
-    if (this.checkExtension(K.KVM_CAP_SET_TSS_ADDR) > 0) s.ioctl(this.vmFd, K.KVM_SET_TSS_ADDR, KVM_TSS_ADDR);
-    if (this.checkExtension(K.KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
-      const a = new BigUint64Array([BigInt(KVM_IDENTITY_MAP_ADDR)]);
-      s.ioctl(this.vmFd, K.KVM_SET_IDENTITY_MAP_ADDR, a);
+    this.kvmFd = step('open /dev/kvm', () => s.open('/dev/kvm', O_RDWR));
+    try {
+      const api = s.ioctl(this.kvmFd, K.KVM_GET_API_VERSION, 0);
+      if (api !== K.KVM_API_VERSION) throw new KvmError(`KVM API version ${api}, need ${K.KVM_API_VERSION}`);
+      this.vmFd = step('KVM_CREATE_VM', () => s.ioctl(this.kvmFd, K.KVM_CREATE_VM, 0));
+    } catch (e) {
+      s.close(this.kvmFd);
+      throw e;
     }
-    if (opts.irqchip !== false) {
-      s.ioctl(this.vmFd, K.KVM_CREATE_IRQCHIP, 0);
-      if (opts.pit !== false) {
-        const cfg = new Uint8Array(K.kvm_pit_config.SIZE);
-        new DataView(cfg.buffer).setUint32(K.kvm_pit_config.flags, K.KVM_PIT_SPEAKER_DUMMY, true);
-        s.ioctl(this.vmFd, K.KVM_CREATE_PIT2, cfg);
+    try {
+      this.vcpuMmapSize = s.ioctl(this.kvmFd, K.KVM_GET_VCPU_MMAP_SIZE, 0);
+      // VMX needs these for real-mode guests; other KVM flavours may lack the caps.
+      if (this.checkExtension(K.KVM_CAP_SET_TSS_ADDR) > 0) {
+        step('KVM_SET_TSS_ADDR', () => s.ioctl(this.vmFd, K.KVM_SET_TSS_ADDR, KVM_TSS_ADDR));
       }
+      if (this.checkExtension(K.KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+        const a = new BigUint64Array([BigInt(KVM_IDENTITY_MAP_ADDR)]);
+        step('KVM_SET_IDENTITY_MAP_ADDR', () => s.ioctl(this.vmFd, K.KVM_SET_IDENTITY_MAP_ADDR, a));
+      }
+      if (opts.irqchip !== false) {
+        step('KVM_CREATE_IRQCHIP', () => s.ioctl(this.vmFd, K.KVM_CREATE_IRQCHIP, 0));
+        if (opts.pit !== false) {
+          const cfg = new Uint8Array(K.kvm_pit_config.SIZE);
+          new DataView(cfg.buffer).setUint32(K.kvm_pit_config.flags, K.KVM_PIT_SPEAKER_DUMMY, true);
+          step('KVM_CREATE_PIT2', () => s.ioctl(this.vmFd, K.KVM_CREATE_PIT2, cfg));
+        }
+      }
+    } catch (e) {
+      this.close();
+      throw e;
     }
   }
 
@@ -90,12 +117,12 @@ export class KvmVm {
       v.setBigUint64(L.guest_phys_addr, BigInt(r.gpa), true);
       v.setBigUint64(L.memory_size, BigInt(r.size), true);
       v.setBigUint64(L.userspace_addr, r.hostAddr, true);
-      sys().ioctl(this.vmFd, K.KVM_SET_USER_MEMORY_REGION, b);
+      step(`KVM_SET_USER_MEMORY_REGION (0x${r.gpa.toString(16)}, ${r.size >> 20} MiB)`, () => sys().ioctl(this.vmFd, K.KVM_SET_USER_MEMORY_REGION, b));
     }
   }
 
   createVcpu(id: number): number {
-    return sys().ioctl(this.vmFd, K.KVM_CREATE_VCPU, id);
+    return step(`KVM_CREATE_VCPU ${id}`, () => sys().ioctl(this.vmFd, K.KVM_CREATE_VCPU, id));
   }
 
   /** An IrqLine driving GSI `gsi` of the in-kernel PIC/IOAPIC with KVM_IRQ_LINE. */
