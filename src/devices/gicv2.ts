@@ -139,12 +139,12 @@ export class GicV2 {
       this.level[i]! |= bit;
       // An edge-triggered interrupt latches on the rising edge.
       if (this.edge[i]! & bit) this.pendLatch[i]! |= bit;
+      this.raised(cpu, id);
     } else {
       this.level[i]! &= ~bit;
-      // A falling edge changes nothing for edge interrupts; avoid the rescan.
-      if (this.edge[i]! & bit) return;
+      // A falling edge changes nothing for edge interrupts.
+      if (!(this.edge[i]! & bit)) this.lowered(cpu, id);
     }
-    this.updateFor(id, cpu);
   }
 
   /** A rising+falling edge (for edge-triggered devices such as virtio-mmio). */
@@ -154,7 +154,7 @@ export class GicV2 {
     // Edge-configured: the rising edge latches. Level-configured: the line was
     // high for an instant, so latch it too rather than lose the interrupt.
     this.pendLatch[i]! |= 1 << (id & 31);
-    this.updateFor(id, cpu);
+    this.raised(cpu, id);
   }
 
   /** IrqLine for SPI `n` (INTID 32+n), the numbering device trees use with GIC_SPI. */
@@ -192,8 +192,8 @@ export class GicV2 {
       if (!(mask & (1 << t))) continue;
       this.sgiSources[t * 16 + sgi]! |= 1 << src;
       this.pendLatch[t]! |= 1 << sgi;
+      this.raised(t, sgi);
     }
-    if (mask) this.update();
   }
 
   /** Recompute the SGI pending bit of `cpu` for `sgi` from its source mask. */
@@ -260,15 +260,60 @@ export class GicV2 {
     }
   }
 
-  /** Recompute every CPU. */
+  /** Recompute every CPU (after distributor programming: rare). */
   update(): void {
     for (let c = 0; c < this.ncpu; c++) this.updateCpu(c);
   }
 
-  /** Recompute what a change of INTID `id` (on `cpu`'s bank if private) can affect. */
-  private updateFor(id: number, cpu: number): void {
-    if (id < 32) this.updateCpu(cpu);
-    else this.update();
+  /** Re-evaluate CPU `cpu`'s IRQ output for its cached highest pending interrupt. */
+  private refreshOutput(cpu: number): void {
+    const out = this.canSignal(cpu, this.hppi[cpu]!) ? 1 : 0;
+    if (out !== this.irqOut[cpu]) {
+      this.irqOut[cpu] = out;
+      this.setCpuIrq(cpu, out === 1);
+    }
+  }
+
+  /**
+   * INTID `id` may have become deliverable (pending, enabled, inactive). The
+   * hot path of line changes: compare it with each target CPU's cached
+   * highest pending interrupt instead of rescanning.
+   */
+  private raised(cpu: number, id: number): void {
+    if (id < 32) {
+      this.consider(cpu, id);
+      return;
+    }
+    let m = this.targets[id - 32]!;
+    while (m !== 0) {
+      const c = 31 - Math.clz32(m & -m);
+      m &= m - 1;
+      this.consider(c, id);
+    }
+  }
+
+  private consider(cpu: number, id: number): void {
+    const i = id < 32 ? cpu : this.ncpu + (id >>> 5) - 1;
+    const bit = 1 << (id & 31);
+    if (!((this.pendLatch[i]! | (this.level[i]! & ~this.edge[i]!)) & this.enabled[i]! & ~this.active[i]! & bit)) return;
+    const cur = this.hppi[cpu]!;
+    const p = this.priority[this.pidx(cpu, id)]!;
+    if (cur !== GIC_SPURIOUS) {
+      const pc = this.priority[this.pidx(cpu, cur)]!;
+      // Same tie-break as computeHppi: lower priority value, then lower INTID.
+      if (p > pc || (p === pc && id >= cur)) return;
+    }
+    this.hppi[cpu] = id;
+    this.refreshOutput(cpu);
+  }
+
+  /** INTID `id` may have stopped being deliverable: rescan the CPUs that had it as their highest. */
+  private lowered(cpu: number, id: number): void {
+    if (id < 32) {
+      if (this.hppi[cpu] === id) this.updateCpu(cpu);
+      return;
+    }
+    for (let c = 0; c < this.ncpu; c++) if (this.hppi[c] === id) this.updateCpu(c);
   }
 
   /** GICC_IAR read by `cpu`: acknowledge. */
@@ -292,8 +337,9 @@ export class GicV2 {
     this.active[i]! |= bit;
     const lvl = (this.priority[this.pidx(cpu, id)]! & this.groupMask(cpu)) >>> 1;
     this.apr[cpu * 4 + (lvl >>> 5)]! |= 1 << (lvl & 31);
-    if (id >= 32) this.update();
-    else this.updateCpu(cpu);
+    // Active now: every CPU that had it as highest pending rescans (this one included,
+    // which also re-evaluates its output against the raised running priority).
+    this.lowered(cpu, id);
     return result;
   }
 
@@ -311,7 +357,7 @@ export class GicV2 {
       }
     }
     if (!(this.cpuCtlr[cpu]! & GICC_CTLR_EOIMODE)) this.deactivate(cpu, id, false);
-    else this.updateCpu(cpu);
+    this.refreshOutput(cpu);
   }
 
   /** Clear the active state (GICC_DIR, or EOIR in EOImode 0). */
@@ -319,8 +365,8 @@ export class GicV2 {
     if (viaDir && !(this.cpuCtlr[cpu]! & GICC_CTLR_EOIMODE)) return;
     if (id >= 1020 || id >= this.nirq) return;
     this.active[this.widx(cpu, id >>> 5)]! &= ~(1 << (id & 31));
-    if (id >= 32) this.update();
-    else this.updateCpu(cpu);
+    // Still pending (level line high, or a new edge while active): deliverable again.
+    this.raised(cpu, id);
   }
 }
 

@@ -270,9 +270,55 @@ test('gic: hostile register traffic never throws and keeps state in range', () =
     const off = rnd() % 0x1100;
     if (rnd() & 1) dev.write(off, size, rnd() | (rnd() << 16));
     else dev.read(off, size);
-    if (k % 100 === 0) t.gic.spiLine(rnd() % 200).set((rnd() & 1) === 1);
+    if (k % 7 === 0) t.gic.spiLine(rnd() % 200).set((rnd() & 1) === 1);
+    if (k % 11 === 0) t.gic.spiLine(rnd() % 200).pulse();
+    if (k % 13 === 0) t.gic.ppiLine(rnd() % 2, rnd() % 16).set((rnd() & 1) === 1);
+    if (k % 17 === 0) t.c.write(0x10, 4, t.c.read(0x0c, 4)); // acknowledge + EOI
+    // The incrementally maintained highest-pending cache must equal a full rescan.
+    for (let cpu = 0; cpu < 2; cpu++) assert.equal(t.gic.hppi[cpu], t.gic['computeHppi'](cpu), `step ${k} cpu ${cpu}`);
   }
   t.gic.setLine(0, 5000, true); // out-of-range INTID: ignored
   assert.throws(() => t.gic.spiLine(300), RangeError);
   assert.throws(() => t.gic.ppiLine(2, 11), RangeError);
+});
+
+test('gic: the incremental highest-pending cache matches a full rescan under random traffic', () => {
+  const t = setup(2);
+  t.enableAll();
+  let seed = 99;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8);
+  // A programmed GIC, priorities from a small set so that ties are common.
+  for (const cpu of [0, 1]) {
+    t.as(cpu);
+    t.d.write(0x100, 4, 0xffffffff);
+    for (let id = 0; id < 32; id++) t.d.write(0x400 + id, 1, [0x80, 0xa0][rnd() & 1]!);
+  }
+  for (let id = 32; id < 96; id++) {
+    t.d.write(0x400 + id, 1, [0x80, 0xa0, 0xc0][rnd() % 3]!);
+    t.d.write(0x800 + id, 1, 1 + (rnd() % 3));
+  }
+  t.d.write(0x104, 4, 0xffffffff);
+  t.d.write(0x108, 4, 0xffffffff);
+  t.d.write(0xc08, 4, 0xaaaa0000); // some SPIs edge
+  let acks = 0;
+  for (let k = 0; k < 30000; k++) {
+    const cpu = rnd() & 1;
+    t.as(cpu);
+    switch (rnd() % 8) {
+      case 0: case 1: t.gic.spiLine(rnd() % 64).set((rnd() & 1) === 1); break;
+      case 2: t.gic.spiLine(rnd() % 64).pulse(); break;
+      case 3: t.gic.ppiLine(cpu, rnd() % 16).set((rnd() & 1) === 1); break;
+      case 4: t.d.write(0xf00, 4, (1 + (rnd() % 3)) << 16 | (rnd() % 16)); break;
+      case 5: {
+        const v = t.iar();
+        if (v !== GIC_SPURIOUS) acks++;
+        if (rnd() % 4 !== 0) t.eoi(v);
+        break;
+      }
+      case 6: t.eoi(rnd() % 96); break;
+      case 7: if (rnd() % 8 === 0) t.d.write(0x400 + 32 + (rnd() % 64), 1, [0x80, 0xa0][rnd() & 1]!); break;
+    }
+    for (let c = 0; c < 2; c++) assert.equal(t.gic.hppi[c], t.gic['computeHppi'](c), `step ${k} cpu ${c}`);
+  }
+  assert.ok(acks > 100, `interrupts were delivered (${acks})`);
 });
