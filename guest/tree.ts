@@ -80,7 +80,8 @@ export function guestTree(input: GuestTreeInput): CpioEntry[] {
   file('etc/hostname', text(`${input.hostname ?? 'tsvisor'}\n`));
   file('etc/profile', text("export PATH=/bin:/sbin:/usr/bin:/usr/sbin\nexport PS1='\\h:\\w\\$ '\n"));
   file('etc/resolv.conf', text(''));
-  file('usr/share/udhcpc/default.script', text(UDHCPC_SCRIPT), 0o755);
+  // Debian's busybox looks for /etc/udhcpc/default.script (upstream: /usr/share/udhcpc/).
+  file('etc/udhcpc/default.script', text(UDHCPC_SCRIPT), 0o755);
   if (input.initramfs) file(INITRAMFS_MARKER, text('1\n'));
 
   if (input.modules) {

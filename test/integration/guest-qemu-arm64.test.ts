@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findGuest, initrdWith, whyNoGuest } from '../../guest/assets.js';
@@ -103,5 +103,28 @@ test('arm64: initrdWith adds and overrides files in the initramfs', { skip }, as
   });
   assert.match(r.output, /^hello from overlay x\r?$/m);
   assert.match(r.output, /^overlaid\r?$/m);
+  assert.equal(parseExitStatus(r.output), 0);
+});
+
+test('arm64: virtio-net (udhcpc script), virtio-rng and virtio-console work from the initramfs', { skip }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvisor-hvc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const hvcOut = join(dir, 'hvc0.out');
+  const script = [
+    'timeout 20 udhcpc -i eth0 -n -q -t 5 >/dev/null 2>&1; ip -4 addr show eth0 | grep -o "inet [0-9./]*"',
+    'ip route | grep default',
+    'echo rng=$(cat /sys/class/misc/hw_random/rng_current)',
+    'echo via-hvc > /dev/hvc0',
+  ].join('\n');
+  const extra = [
+    '-netdev', 'user,id=n0', '-device', 'virtio-net-device,netdev=n0',
+    '-device', 'virtio-rng-device',
+    '-device', 'virtio-serial-device', '-chardev', `file,id=c0,path=${hvcOut}`, '-device', 'virtconsole,chardev=c0',
+  ];
+  const r = await boot(t, { append: cmdParam(script), extra });
+  assert.match(r.output, /^inet 10\.0\.2\.15\/24\r?$/m, 'DHCP from QEMU user networking configured eth0');
+  assert.match(r.output, /^default via 10\.0\.2\.2 dev eth0/m);
+  assert.match(r.output, /^rng=virtio_rng\.0\r?$/m);
+  assert.match(readFileSync(hvcOut, 'utf8'), /^via-hvc\r?\n$/, 'written through /dev/hvc0 (a tty: onlcr adds \\r)');
   assert.equal(parseExitStatus(r.output), 0);
 });
