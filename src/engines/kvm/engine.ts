@@ -12,10 +12,7 @@
  * at once. That makes a plain tgkill race-free for every sender (the host
  * link on the main thread, vCPU workers, run()'s stop path).
  */
-import type { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
 import { sys, KICK_SIGNAL } from '../../sys/native.js';
-import { startWorker } from '../../sys/worker.js';
 import * as K from '../../sys/kvm-abi.js';
 import type { Bus } from '../../devices/bus.js';
 import type { IrqLine } from '../../devices/device.js';
@@ -30,7 +27,8 @@ import { applyBootState, describeVcpu } from './regs.js';
 import { VcpuRun, RUN_INTERRUPTED, prepareVcpuThread, unblockSignalsInRun, setMpState, describeFatalExit } from './vcpu.js';
 import { handleIo, handleMmio } from './exits.js';
 import { systemEventStatus } from './status.js';
-import * as M from './mailbox.js';
+import { ApThreads } from './ap-threads.js';
+import { probeKvm } from './probe.js';
 
 /** Upper bound on vCPUs regardless of what KVM allows (MP table / APIC id space we build). */
 export const KVM_MAX_CPUS = 32;
@@ -78,10 +76,7 @@ export class KvmEngine implements Engine {
   private readonly signal: number;
   private readonly irqchip: boolean;
   private readonly vcpu0: VcpuRun;
-  private readonly control = new SharedArrayBuffer(M.CTL_WORDS * 4);
-  private readonly ctl = new Int32Array(this.control);
-  private readonly mailboxes: Array<{ words: Int32Array; view: DataView }> = [];
-  private readonly workers: Worker[] = [];
+  private aps: ApThreads | undefined;
   private readonly lines = new Map<number, IrqLine>();
   private stopStatus: ExitStatus | undefined;
   private running = false;
@@ -121,30 +116,11 @@ export class KvmEngine implements Engine {
       prepareVcpuThread(this.signal);
       this.kick = { tid: sys().gettid(), signal: this.signal };
       this.vcpu0 = new VcpuRun(this.vcpuFds[0]!, this.vm.vcpuMmapSize);
-      for (let i = 1; i < this.cpus; i++) this.startWorker(i);
+      if (this.cpus > 1) this.aps = new ApThreads(this.vcpuFds, this.vm.vcpuMmapSize, this.kick.tid, this.signal);
     } catch (e) {
       this.close();
       throw e;
     }
-  }
-
-  private startWorker(index: number): void {
-    const mailbox = new SharedArrayBuffer(M.MB_BYTES);
-    this.mailboxes[index] = { words: new Int32Array(mailbox), view: new DataView(mailbox) };
-    const data: M.VcpuWorkerData = {
-      index,
-      vcpuFd: this.vcpuFds[index]!,
-      mmapSize: this.vm.vcpuMmapSize,
-      machineTid: this.kick.tid,
-      signo: this.signal,
-      control: this.control,
-      mailbox,
-    };
-    const w = startWorker('./vcpu-worker.js', import.meta.url, { workerData: data });
-    // Errors surface when the machine thread's event loop runs again (after run()); the vCPU then simply never started.
-    w.on('error', (e) => console.error(`tsvisor: vCPU ${index} worker failed: ${e.message}`));
-    w.unref();
-    this.workers.push(w);
   }
 
   /** The KVM_IRQ_LINE line for `gsi` (one object per GSI, so callers may fetch it on every use). */
@@ -185,14 +161,13 @@ export class KvmEngine implements Engine {
   run(): ExitStatus {
     if (this.running) throw new KvmError('run() is already active');
     this.running = true;
-    Atomics.store(this.ctl, M.CTL_GO, 1);
-    Atomics.notify(this.ctl, M.CTL_GO);
+    this.aps?.go();
     try {
       return this.loop();
     } catch (e) {
       return { kind: 'error', message: `kvm engine: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
     } finally {
-      this.stopWorkers();
+      this.aps?.stop();
       this.running = false;
     }
   }
@@ -206,8 +181,10 @@ export class KvmEngine implements Engine {
     stats.firstRunUptimeMs ??= process.uptime() * 1000;
     for (;;) {
       if (this.stopStatus !== undefined) return this.stopStatus;
-      if (Atomics.load(this.ctl, M.CTL_DOORBELL) !== 0) {
-        const s = this.serviceMailboxes();
+      const aps = this.aps;
+      if (aps !== undefined && aps.pending()) {
+        const s = aps.serve(this.pio, this.mmio);
+        stats.forwardedExits = aps.served;
         if (s !== undefined) return s;
         continue;
       }
@@ -255,67 +232,9 @@ export class KvmEngine implements Engine {
     }
   }
 
-  /** Handle every mailbox in REQUEST state. Returns a status when a vCPU reported a VM-ending exit. */
-  private serviceMailboxes(): ExitStatus | undefined {
-    let result: ExitStatus | undefined;
-    for (let i = 1; i < this.cpus; i++) {
-      const mb = this.mailboxes[i]!;
-      const w = mb.words;
-      if (Atomics.load(w, M.MB_STATE) !== M.STATE_REQUEST) continue;
-      let answer = M.RESULT_OK;
-      switch (w[M.MB_KIND]) {
-        case M.KIND_IO:
-          handleIo(this.pio, w[M.MB_WRITE] !== 0, w[M.MB_SIZE]!, w[M.MB_ADDR_LO]!, w[M.MB_ADDR_HI]!, mb.view, M.MB_DATA);
-          break;
-        case M.KIND_MMIO: {
-          const addr = (w[M.MB_ADDR_LO]! >>> 0) + (w[M.MB_ADDR_HI]! >>> 0) * 0x1_0000_0000;
-          handleMmio(this.mmio, w[M.MB_WRITE] !== 0, addr, w[M.MB_SIZE]!, mb.view, M.MB_DATA);
-          break;
-        }
-        case M.KIND_FATAL:
-          result ??= decodeFatal(new Uint8Array(mb.view.buffer, M.MB_DATA, Math.min(w[M.MB_SIZE]!, M.MB_DATA_BYTES)));
-          answer = M.RESULT_STOP;
-          break;
-      }
-      this.stats.forwardedExits++;
-      w[M.MB_RESULT] = answer;
-      Atomics.store(w, M.MB_STATE, M.STATE_REPLY);
-      Atomics.notify(w, M.MB_STATE);
-      Atomics.sub(this.ctl, M.CTL_DOORBELL, 1);
-    }
-    return result;
-  }
-
-  /** Make every worker leave KVM_RUN and its loop; wait (bounded) until they have. */
-  private stopWorkers(): void {
-    if (this.workers.length === 0) return;
-    Atomics.store(this.ctl, M.CTL_STOP, 1);
-    Atomics.notify(this.ctl, M.CTL_GO);
-    const deadline = Date.now() + 2000;
-    for (let i = 1; i < this.cpus; i++) {
-      while (Atomics.load(this.ctl, M.CTL_EXITED + i) === 0 && Date.now() < deadline) {
-        const mb = this.mailboxes[i]!.words;
-        if (Atomics.load(mb, M.MB_STATE) === M.STATE_REQUEST) {
-          mb[M.MB_RESULT] = M.RESULT_STOP;
-          Atomics.store(mb, M.MB_STATE, M.STATE_REPLY);
-          Atomics.notify(mb, M.MB_STATE);
-        }
-        const tid = Atomics.load(this.ctl, M.CTL_TID + i);
-        if (tid !== 0) {
-          try {
-            sys().tgkill(tid, this.signal);
-          } catch {
-            // thread already gone
-          }
-        }
-        Atomics.wait(this.ctl, M.CTL_EXITED + i, 0, 20);
-      }
-    }
-  }
-
   /** Release the VM's file descriptors (after run() has returned). */
   close(): void {
-    for (const w of this.workers) void w.terminate();
+    this.aps?.terminate();
     for (const fd of this.vcpuFds.splice(0)) {
       try {
         sys().close(fd);
@@ -325,44 +244,4 @@ export class KvmEngine implements Engine {
     }
     this.vm?.close();
   }
-}
-
-function decodeFatal(bytes: Uint8Array): ExitStatus {
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes)) as ExitStatus;
-  } catch {
-    return { kind: 'error', message: 'a vCPU worker reported an unreadable fatal exit' };
-  }
-}
-
-export function probeKvm(): { ok: true } | { ok: false; reason: string } {
-  if (!existsSync('/dev/kvm')) return { ok: false, reason: '/dev/kvm does not exist (KVM module not loaded or no virtualization support)' };
-  let s;
-  try {
-    s = sys();
-  } catch (e) {
-    return { ok: false, reason: (e as Error).message };
-  }
-  let fd: number;
-  try {
-    fd = s.open('/dev/kvm', 2);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'EACCES' || code === 'EPERM') return { ok: false, reason: 'permission denied opening /dev/kvm (join the kvm group)' };
-    return { ok: false, reason: `cannot open /dev/kvm: ${(e as Error).message}` };
-  }
-  try {
-    const api = s.ioctl(fd, K.KVM_GET_API_VERSION, 0);
-    if (api !== K.KVM_API_VERSION) return { ok: false, reason: `/dev/kvm has API version ${api}, tsvisor needs ${K.KVM_API_VERSION}` };
-    return { ok: true };
-  } catch (e) {
-    return { ok: false, reason: `KVM_GET_API_VERSION failed: ${(e as Error).message}` };
-  } finally {
-    s.close(fd);
-  }
-}
-
-/** True when hardware-assisted KVM (kvm_intel or kvm_amd) is loaded, as opposed to e.g. PVM. */
-export function hardwareKvm(): boolean {
-  return existsSync('/sys/module/kvm_intel') || existsSync('/sys/module/kvm_amd');
 }
