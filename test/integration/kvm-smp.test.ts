@@ -39,34 +39,62 @@ const AP = `.code16
     or $0x200, %edx
     mov %edx, %eax
     out %eax, $0x10
+    inb $0x12, %al          # port read, forwarded: device answers 0x5a
+    out %al, $0x11
+    mov $msg, %si
+    mov $3, %cx
+    mov $0x11, %dx
+    rep outsb               # string I/O, forwarded with count 3
+    mov $0xa000, %ax
+    mov %ax, %ds
+    movl $0xcafef00d, 0x10  # MMIO write at 0xa0010, forwarded
+    movl 0x20, %eax         # MMIO read at 0xa0020, forwarded
+    xor %bx, %bx
+    mov %bx, %ds
+    out %eax, $0x11
+    out %al, $0x13          # done
     cli
 1:  hlt
-    jmp 1b`;
+    jmp 1b
+msg: .byte 0xa1, 0xa2, 0xa3`;
 
-test('two vCPUs: AP started by INIT/SIPI, each reports its own APIC id', (t) => {
+test('two vCPUs: AP started by INIT/SIPI reports its APIC ids; its port, string and MMIO exits reach the buses', (t) => {
   if (skip) return t.skip(skip);
-  const memory = createMmapMemory([{ gpa: 0, size: 1 << 20 }]);
+  // RAM below the legacy VGA hole, so real-mode code can reach an MMIO device at 0xa0000.
+  const memory = createMmapMemory([{ gpa: 0, size: 0xa0000 }]);
   memory.writeBytes(0x1000, assemble(BSP, 0x1000));
   memory.writeBytes(0x8000, assemble(AP, 0x8000));
   const pio = new Bus('pio');
+  const mmio = new Bus('mmio');
   let engine: KvmEngine | undefined;
   const seen: number[] = [];
+  const fromAp: number[] = [];
+  pio.register(0x10, 1, new Recorder('ids', (_o, _s, v) => void seen.push(v)));
   pio.register(
-    0x10,
-    1,
-    new Recorder('report', (_o, _s, v) => {
-      seen.push(v);
-      if (seen.length === 3) engine!.requestStop({ kind: 'debug-exit', code: 0 });
-    }),
+    0x11,
+    3,
+    new Recorder(
+      'ap-io',
+      (off, _s, v) => {
+        if (off === 0) fromAp.push(v >>> 0);
+        else engine!.requestStop({ kind: 'debug-exit', code: 0 });
+      },
+      () => 0x5a,
+    ),
   );
+  const vga = new Recorder('mmio', undefined, (off) => (off === 0x20 ? 0x600d_f00d : 0));
+  mmio.register(0xa0000, 0x1000, vga);
   const host = testHost();
-  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 2, bootState: flat32State(0x1000), host });
+  engine = new KvmEngine({ memory, pio, mmio, cpus: 2, bootState: flat32State(0x1000), host });
   const started = Date.now();
   try {
     const status = runGuarded(engine, host);
     assert.deepEqual(status, { kind: 'debug-exit', code: 0 });
     assert.deepEqual(seen, [0x000, 0x101, 0x201]);
-    assert.equal(engine.stats.forwardedExits, 2);
+    assert.deepEqual(fromAp, [0x5a, 0xa1, 0xa2, 0xa3, 0x600df00d]);
+    assert.deepEqual(vga.writes, [{ offset: 0x10, size: 4, value: 0xcafef00d }]);
+    // 9 exits, or more when KVM splits the string I/O into several exits.
+    assert.ok(engine.stats.forwardedExits >= 9, `forwarded ${engine.stats.forwardedExits}`);
     assert.ok(Date.now() - started < 20_000);
   } finally {
     engine.close();
