@@ -61,8 +61,9 @@ test('arm64: root=/dev/vda switches to the ext4 disk', { skip }, async (t) => {
   assert.equal(parseExitStatus(r.output), 0);
 });
 
-test('arm64: tsvisor.reboot=1 reboots instead of powering off', { skip }, async (t) => {
-  const r = await boot(t, { append: `tsvisor.reboot=1 ${cmdParam('true')}` });
+test('arm64: tsvisor.reboot=1 reboots instead of powering off; tsvisor.nomodules=1 loads none', { skip }, async (t) => {
+  const r = await boot(t, { append: `tsvisor.reboot=1 tsvisor.nomodules=1 ${cmdParam('echo "modules=$(wc -l < /proc/modules)"')}` });
+  assert.match(r.output, /^modules=0\r?$/m);
   assert.equal(parseExitStatus(r.output), 0);
   assert.match(r.output, /reboot: Restarting system/);
   assert.doesNotMatch(r.output, /Power down/);
