@@ -100,3 +100,39 @@ test('two vCPUs: AP started by INIT/SIPI reports its APIC ids; its port, string 
     engine.close();
   }
 });
+
+test('a triple fault on an AP ends the whole VM as a triple fault', (t) => {
+  if (skip) return t.skip(skip);
+  const memory = createMmapMemory([{ gpa: 0, size: 1 << 20 }]);
+  memory.writeBytes(0x1000, assemble(BSP, 0x1000));
+  // 32-bit protected mode with an empty IDT: ud2 faults, delivering the #UD faults, the double fault shuts the
+  // vCPU down. (Not real mode: there the IVT is read whatever its limit.)
+  memory.writeU64(0x508, 0x00cf_9a00_0000_ffffn); // GDT 0x08: flat 32-bit code
+  memory.writeU64(0x518, 0x00cf_9200_0000_ffffn); // GDT 0x18: flat data
+  const ap = `.code16
+    lgdt gdtr
+    mov %cr0, %eax
+    or $1, %eax
+    mov %eax, %cr0
+    ljmp $0x08, $pm32
+.code32
+pm32:
+    mov $0x18, %ax
+    mov %ax, %ds
+    mov %ax, %ss
+    lidt zero
+    ud2
+1:  jmp 1b
+gdtr: .word 0x1f
+    .long 0x500
+zero: .word 0
+    .long 0`;
+  memory.writeBytes(0x8000, assemble(ap, 0x8000));
+  const host = testHost();
+  const engine = new KvmEngine({ memory, pio: new Bus('pio'), mmio: new Bus('mmio'), cpus: 2, bootState: flat32State(0x1000), host });
+  try {
+    assert.deepEqual(runGuarded(engine, host, 10_000), { kind: 'triple-fault' });
+  } finally {
+    engine.close();
+  }
+});
