@@ -39,7 +39,6 @@ export class Pl011 implements BusDevice {
   private readonly fifo = new Uint8Array(PL011_FIFO_DEPTH);
   private head = 0;
   private count = 0;
-  private readonly one = new Uint8Array(1);
 
   private lcrH = 0;
   private cr = 0x300;
@@ -109,8 +108,8 @@ export class Pl011 implements BusDevice {
   write(offset: number, _size: AccessSize, value: number): void {
     switch (offset) {
       case DR:
-        this.one[0] = value & 0xff;
-        this.sink(this.one.slice());
+        // A fresh array per byte: the sink may keep it (console output is not a hot path).
+        this.sink(Uint8Array.of(value & 0xff));
         // The byte left at once: the FIFO passed back below its trigger level.
         this.txisCleared = false;
         break;
