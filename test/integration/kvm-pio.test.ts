@@ -7,7 +7,7 @@ import { runGuarded, assemble, flat32State, kvmSkipReason, realModeState, Record
 
 const skip = kvmSkipReason();
 
-test('real-mode guest: out/in of sizes 1, 2, 4, string I/O, unmapped port reads all-ones', (t) => {
+test('real-mode guest: out/in of sizes 1, 2, 4, string I/O both ways, unmapped port reads all-ones', (t) => {
   if (skip) return t.skip(skip);
   const code = assemble(
     `.code16
@@ -28,6 +28,10 @@ test('real-mode guest: out/in of sizes 1, 2, 4, string I/O, unmapped port reads 
     mov $3, %cx
     mov $0x10, %dx
     rep outsb               # one exit with count 3
+    mov $0x2000, %di
+    mov $4, %cx
+    mov $0x12, %dx
+    rep insb                # 4 reads of the device into 0x2000..0x2003
     out %al, $0x11          # done
 1:  jmp 1b
 msg: .byte 0xa1, 0xa2, 0xa3`,
@@ -58,6 +62,7 @@ msg: .byte 0xa1, 0xa2, 0xa3`,
       [1, 0xa2],
       [1, 0xa3],
     ]);
+    assert.deepEqual([...memory.readBytes(0x2000, 5)], [0x5a, 0x5a, 0x5a, 0x5a, 0]);
   } finally {
     engine.close();
   }
