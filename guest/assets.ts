@@ -14,11 +14,11 @@
  * initramfs (offline: the kernel and busybox dirs are enough).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aptDownload, aptEnv, aptUpdate, haveLists, packageInfo, resolveMeta, type DebArch, type PackageInfo } from './apt.js';
 import { BUSYBOX_JSON, buildBusyboxDir, busyboxDirName, busyboxPath, readBusyboxDir, type BusyboxInfo } from './busybox.js';
-import { atomicDir, atomicWrite, cacheRoot, withLock } from './cache.js';
+import { atomicDir, atomicWrite, cacheRoot, cleanStaleTemps, withLock } from './cache.js';
 import { buildInitramfs, overlayInitramfs, type ExtraFile } from './initramfs.js';
 import { buildKernelDir, kernelDirName, modulesDirPath, readKernelDir, vmlinuzPath, type KernelInfo } from './kernel.js';
 import { moduleName, WANTED_MODULES } from './modules.js';
@@ -218,7 +218,10 @@ async function fetchMissing(arch: GuestArch, kpkg: PackageInfo, bbpkg: PackageIn
   ];
   if (!want.length) return ptr;
   mkdirSync(archDir(arch), { recursive: true });
-  const dl = mkdtempSync(join(archDir(arch), '.download-'));
+  cleanStaleTemps(archDir(arch));
+  // Named like atomicDir's temps so a killed run's download is cleaned up by the next one.
+  const dl = join(archDir(arch), `.download.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(dl);
   try {
     const total = want.reduce((s, p) => s + p.size, 0);
     const debs = await step(log, `${arch}: downloading ${want.map((p) => `${p.name} ${p.version}`).join(', ')} (${fmtSize(total)})`, () =>

@@ -4,8 +4,7 @@
  * matches the host, else under qemu-user (qemu-aarch64-static / qemu-x86_64-static).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { safeName } from './cache.js';
 import type { DebArch } from './apt.js';
@@ -47,7 +46,8 @@ export function listApplets(busybox: string, arch: DebArch): string[] {
 }
 
 export function buildBusyboxDir(out: string, deb: string, version: string, arch: DebArch, log: Log): BusyboxInfo {
-  const x = mkdtempSync(join(tmpdir(), 'tsvisor-busybox-'));
+  const x = join(out, '.deb'); // inside the temp dir, like kernel.ts
+  mkdirSync(x);
   try {
     execFileSync('dpkg-deb', ['-x', deb, x]);
     copyFileSync(join(x, 'bin', 'busybox'), busyboxPath(out));

@@ -4,8 +4,7 @@
  * package is ~60 MB compressed / ~350 MB extracted; what we keep is ~7 MB.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { safeName } from './cache.js';
@@ -58,7 +57,9 @@ function readModule(path: string): Buffer {
 
 /** Extract `deb` and fill `out` (an empty temp dir that atomicDir will rename). */
 export function buildKernelDir(out: string, deb: string, pkg: string, version: string, log: Log): KernelInfo {
-  const x = mkdtempSync(join(tmpdir(), 'tsvisor-kernel-'));
+  // Unpack inside `out` (~350 MB): an interrupted run's leftovers go with its temp dir (cleanStaleTemps).
+  const x = join(out, '.deb');
+  mkdirSync(x);
   try {
     execFileSync('dpkg-deb', ['-x', deb, x]);
     const releases = readdirSync(join(x, 'lib', 'modules'));
