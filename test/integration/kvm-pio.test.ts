@@ -1,7 +1,10 @@
-/** Port I/O and MMIO exits of a real guest on /dev/kvm reach the device buses. */
+/** Port I/O and MMIO exits of a real guest on /dev/kvm reach the device buses (real mode, 32-bit, 64-bit). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bus } from '../../src/devices/bus.js';
+import { writeIdentityPageTables } from '../../src/boards/x86/page-tables.js';
+import { writeBootGdt } from '../../src/boards/x86/gdt.js';
+import { longModeBootState } from '../../src/boards/x86/boot-state.js';
 import { KvmEngine, createMmapMemory } from '../../src/engines/kvm/index.js';
 import { runGuarded, assemble, flat32State, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
 
@@ -110,6 +113,47 @@ test('32-bit guest: MMIO writes and reads of sizes 1, 2, 4 reach the MMIO bus; u
       report.writes.filter((w) => w.offset === 0).map((w) => w.value >>> 0),
       [0x01020304, 0x0506, 0xffffffff],
     );
+  } finally {
+    engine.close();
+  }
+});
+
+test('64-bit guest: 8-byte MMIO write and read go through the bus as 64-bit accesses', (t) => {
+  if (skip) return t.skip(skip);
+  const code = assemble(
+    `.code64
+    mov $0xd0000000, %ebx
+    movabs $0x1122334455667788, %rax
+    mov %rax, (%rbx)
+    mov 8(%rbx), %rax
+    out %eax, $0x10
+    shr $32, %rax
+    out %eax, $0x10
+    out %al, $0x11
+1:  jmp 1b`,
+    0x1000,
+  );
+  const memory = createMmapMemory([{ gpa: 0, size: 2 << 20 }]);
+  memory.writeBytes(0x1000, code);
+  const pml4 = writeIdentityPageTables(memory, 0x10000, 0x11000, 0x12000, 4);
+  const gdt = writeBootGdt(memory, 0x500);
+  const pio = new Bus('pio');
+  const mmio = new Bus('mmio');
+  let engine: KvmEngine | undefined;
+  const report = new Recorder('report', (off) => {
+    if (off === 1) engine!.requestStop({ kind: 'debug-exit', code: 0 });
+  });
+  pio.register(0x10, 2, report);
+  const wide = { name: 'wide', wide: true, writes: [] as Array<[number, bigint]>, read: () => 0, write() {},
+    read64: (off: number) => (off === 8 ? 0xa1b2c3d4e5f60718n : 0n),
+    write64(off: number, v: bigint) { this.writes.push([off, v]); } };
+  mmio.register(0xd000_0000, 0x1000, wide);
+  const host = testHost();
+  engine = new KvmEngine({ memory, pio, mmio, cpus: 1, bootState: longModeBootState({ entry: 0x1000, bootParams: 0, pml4, stack: 0x8000, gdt }), host });
+  try {
+    assert.deepEqual(runGuarded(engine, host), { kind: 'debug-exit', code: 0 });
+    assert.deepEqual(wide.writes, [[0, 0x1122334455667788n]]);
+    assert.deepEqual(report.writes.filter((w) => w.offset === 0).map((w) => w.value >>> 0), [0xe5f60718, 0xa1b2c3d4]);
   } finally {
     engine.close();
   }
