@@ -3,8 +3,8 @@
  * reductions, and scalar pairwise ADDP.
  */
 import type { FpSimdContext } from '../fpsimd-context.js';
-import { type VViews, R, commitR, FPSR_QC } from './views.js';
-import { getU, getS, setE, getB, setB, Q, satB } from './elem.js';
+import { type VViews, R, commitR, elemArray, FPSR_QC } from './views.js';
+import { getU, getS, setE, getB, setB, Q, satB, satN } from './elem.js';
 
 function popcount8(x: number): number {
   x = x - ((x >>> 1) & 0x55);
@@ -99,6 +99,10 @@ export function twoMiscInt(ctx: FpSimdContext, vw: VViews, insn: number, scalar:
     }
     default: {
       if (!scalar && size === 3 && !q) return false;
+      if (size < 3) {
+        if (!miscNum(vw, op, size, lanes, rd, rn)) return false;
+        break;
+      }
       for (let i = 0; i < lanes; i++) {
         const a = getB(vw, rn, i, size, op !== 3); // SUQADD reads Vn unsigned
         let r: bigint;
@@ -125,6 +129,34 @@ export function twoMiscInt(ctx: FpSimdContext, vw: VViews, insn: number, scalar:
   return true;
 }
 
+/** The element-wise two-reg-misc ops (SUQADD..NEG) on 8/16/32-bit lanes with numbers. */
+function miscNum(vw: VViews, op: number, size: number, lanes: number, rd: number, rn: number): boolean {
+  const ebits = 8 << size, per = 16 >> size;
+  // SUQADD reads Vn unsigned and Vd signed; USQADD the reverse; the rest read Vn signed.
+  const A = elemArray(vw, size, op !== 3), D = elemArray(vw, size, op === 3), O = elemArray(R, size, false);
+  const bn = rn * per, bd = rd * per;
+  for (let i = 0; i < lanes; i++) {
+    const a = A[bn + i];
+    let r: number;
+    switch (op) {
+      case 3: r = satN(D[bd + i] + a, ebits, true); break;
+      case 35: r = satN(D[bd + i] + a, ebits, false); break;
+      case 7: r = satN(Math.abs(a), ebits, true); break;
+      case 39: r = satN(-a, ebits, true); break;
+      case 8: r = a > 0 ? -1 : 0; break;
+      case 9: r = a === 0 ? -1 : 0; break;
+      case 10: r = a < 0 ? -1 : 0; break;
+      case 40: r = a >= 0 ? -1 : 0; break;
+      case 41: r = a <= 0 ? -1 : 0; break;
+      case 11: r = Math.abs(a); break;
+      case 43: r = -a; break;
+      default: return false;
+    }
+    O[i] = r;
+  }
+  return true;
+}
+
 /** Across lanes (integer): SADDLV/UADDLV, SMAXV/UMAXV, SMINV/UMINV, ADDV. */
 export function acrossInt(vw: VViews, insn: number): boolean {
   const q = (insn >>> 30) & 1, U = (insn >>> 29) & 1, size = (insn >>> 22) & 3;
@@ -132,22 +164,15 @@ export function acrossInt(vw: VViews, insn: number): boolean {
   const rd = insn & 31, rn = (insn >>> 5) & 31;
   if (size === 3 || (size === 2 && !q)) return false;
   const lanes = (q ? 16 : 8) >> size, signed = U === 0;
-  let r: number;
+  const A = elemArray(vw, size, signed && opc !== 27), b = rn * (16 >> size);
+  let r = A[b];
   switch (opc) {
-    case 3: { r = 0; for (let i = 0; i < lanes; i++) r += signed ? getS(vw, rn, i, size) : getU(vw, rn, i, size); break; }
-    case 10: case 26: {
-      r = signed ? getS(vw, rn, 0, size) : getU(vw, rn, 0, size);
-      for (let i = 1; i < lanes; i++) {
-        const x = signed ? getS(vw, rn, i, size) : getU(vw, rn, i, size);
-        if (opc === 10 ? x > r : x < r) r = x;
-      }
+    case 3: case 27:
+      if (opc === 27 && U) return false;
+      for (let i = 1; i < lanes; i++) r += A[b + i];
       break;
-    }
-    case 27: {
-      if (U) return false;
-      r = 0; for (let i = 0; i < lanes; i++) r += getU(vw, rn, i, size);
-      break;
-    }
+    case 10: for (let i = 1; i < lanes; i++) { const x = A[b + i]; if (x > r) r = x; } break;
+    case 26: for (let i = 1; i < lanes; i++) { const x = A[b + i]; if (x < r) r = x; } break;
     default: return false;
   }
   R.u32.fill(0);

@@ -6,8 +6,8 @@
  * narrow size for the narrowing and lengthening forms).
  */
 import type { FpSimdContext } from '../fpsimd-context.js';
-import { type VViews, R, commitR, FPSR_QC } from './views.js';
-import { getU, getS, setE, getB, setB, Q, satB } from './elem.js';
+import { type VViews, R, commitR, elemArray, FPSR_QC } from './views.js';
+import { getU, getS, setE, getB, setB, Q, satB, satN } from './elem.js';
 
 export function shiftImmInt(ctx: FpSimdContext, vw: VViews, insn: number, scalar: boolean): boolean {
   const q = scalar ? 0 : (insn >>> 30) & 1, U = (insn >>> 29) & 1;
@@ -37,7 +37,16 @@ export function shiftImmInt(ctx: FpSimdContext, vw: VViews, insn: number, scalar
     // opc 16/17 U=0: SHRN/RSHRN (truncate); U=1: SQSHRUN/SQRSHRUN (signed source, unsigned sat);
     // opc 18/19: SQSHRN/UQSHRN and rounding forms.
     const srcSigned = opc <= 17 ? U === 1 : signed;
-    for (let i = 0; i < nl; i++) {
+    if (esz < 2) {
+      // Wide lanes of at most 32 bits: exact in doubles.
+      const W = elemArray(vw, esz + 1, srcSigned), O = elemArray(R, esz, false), bn = rn * (8 >> esz);
+      const div = 2 ** rshift, rcN = round ? 2 ** (rshift - 1) : 0;
+      for (let i = 0; i < nl; i++) {
+        let r = Math.floor((W[bn + i] + rcN) / div);
+        if (opc > 17 || U) r = satN(r, ebits, opc > 17 && signed);
+        O[part + i] = r;
+      }
+    } else for (let i = 0; i < nl; i++) {
       let r = (getB(vw, rn, i, esz + 1, srcSigned) + rc) >> sh;
       if (opc <= 17) { if (U) r = satB(r, ebits, false); }
       else r = satB(r, ebits, signed);

@@ -4,7 +4,7 @@
  * shift-by-register / doubling-multiply ops run on BigInt.
  */
 import type { FpSimdContext } from '../fpsimd-context.js';
-import { type VViews, R, commitR, FPSR_QC } from './views.js';
+import { type VViews, R, commitR, elemArray, FPSR_QC } from './views.js';
 import { getU, getS, setE, getB, setB, Q, satN, satB } from './elem.js';
 
 /** Polynomial (carry-less) multiply of two bytes, low 8 bits kept by the caller's store. */
@@ -77,6 +77,39 @@ function opBig(op: number, a: bigint, b: bigint, d: bigint, ebits: number, signe
   throw new Error('unreachable');
 }
 
+/**
+ * Three-same on 8/16/32-bit lanes with numbers: element arrays hoisted, and
+ * the ops glibc's string functions lean on (CMEQ, ADD/SUB, UMAXP/UMINP/ADDP)
+ * as dedicated loops.
+ */
+function sameNum(vw: VViews, op: number, size: number, lanes: number, signed: boolean, ebits: number, rd: number, rn: number, rm: number): void {
+  const A = elemArray(vw, size, signed), O = elemArray(R, size, false);
+  const per = 16 >> size, bn = rn * per, bm = rm * per, bd = rd * per;
+  const half = lanes >> 1;
+  switch (op) {
+    case 49: for (let i = 0; i < lanes; i++) O[i] = A[bn + i] === A[bm + i] ? -1 : 0; return; // CMEQ
+    case 16: for (let i = 0; i < lanes; i++) O[i] = A[bn + i] + A[bm + i]; return; // ADD
+    case 48: for (let i = 0; i < lanes; i++) O[i] = A[bn + i] - A[bm + i]; return; // SUB
+    case 52: case 20: // UMAXP / SMAXP
+      for (let i = 0; i < half; i++) {
+        const a = A[bn + 2 * i], b = A[bn + 2 * i + 1], c = A[bm + 2 * i], d = A[bm + 2 * i + 1];
+        O[i] = a > b ? a : b; O[half + i] = c > d ? c : d;
+      }
+      return;
+    case 53: case 21: // UMINP / SMINP
+      for (let i = 0; i < half; i++) {
+        const a = A[bn + 2 * i], b = A[bn + 2 * i + 1], c = A[bm + 2 * i], d = A[bm + 2 * i + 1];
+        O[i] = a < b ? a : b; O[half + i] = c < d ? c : d;
+      }
+      return;
+    case 23: // ADDP
+      for (let i = 0; i < half; i++) { O[i] = A[bn + 2 * i] + A[bn + 2 * i + 1]; O[half + i] = A[bm + 2 * i] + A[bm + 2 * i + 1]; }
+      return;
+  }
+  const D = elemArray(vw, size, false);
+  for (let i = 0; i < lanes; i++) O[i] = opNum(op, A[bn + i], A[bm + i], D[bd + i], ebits, signed);
+}
+
 /** Logical ops (opcode 00011): AND BIC ORR ORN / EOR BSL BIT BIF, selected by U:size. */
 function logical(vw: VViews, q: number, sel: number, rd: number, rn: number, rm: number): void {
   const u = vw.u32, words = q ? 4 : 2;
@@ -125,24 +158,23 @@ export function threeSameInt(ctx: FpSimdContext, vw: VViews, insn: number, scala
   const half = lanes >> 1;
   Q.sat = false;
   if (scalar) R.u32.fill(0);
-  const useBig = size === 3 || (opc >= 8 && opc <= 11) || opc === 22;
-  for (let i = 0; i < lanes; i++) {
+  // 64-bit lanes, shifts by register and doubling multiplies need more than 53 bits: BigInt.
+  if (size !== 3 && !(opc >= 8 && opc <= 11) && opc !== 22) {
+    sameNum(vw, op, size, lanes, signed, ebits, rd, rn, rm);
+    commitR(vw, rd, q ? 16 : 8);
+    if (Q.sat) ctx.fpsr |= FPSR_QC;
+    return true;
+  }
+  for (let i = 0; i < lanes; i++) { // BigInt path
     let srcA = rn, ia = i, srcB = rm, ib = i;
     if (pairwise) {
       const k = 2 * i, reg = i < half ? rn : rm, base = i < half ? k : k - lanes;
       srcA = reg; ia = base; srcB = reg; ib = base + 1;
     }
-    if (useBig) {
-      const a = getB(vw, srcA, ia, size, signed);
-      const b = getB(vw, srcB, ib, size, signed && opc !== 8 && opc !== 9 && opc !== 10 && opc !== 11);
-      const d = opc === 15 || opc === 18 ? getB(vw, rd, i, size, signed) : 0n;
-      setB(R, 0, i, size, opBig(op, a, b, d, ebits, signed));
-    } else {
-      const a = signed ? getS(vw, srcA, ia, size) : getU(vw, srcA, ia, size);
-      const b = signed ? getS(vw, srcB, ib, size) : getU(vw, srcB, ib, size);
-      const d = opc === 15 || opc === 18 ? getU(vw, rd, i, size) : 0;
-      setE(R, 0, i, size, opNum(op, a, b, d, ebits, signed));
-    }
+    const a = getB(vw, srcA, ia, size, signed);
+    const b = getB(vw, srcB, ib, size, signed && opc !== 8 && opc !== 9 && opc !== 10 && opc !== 11);
+    const d = opc === 15 || opc === 18 ? getB(vw, rd, i, size, signed) : 0n;
+    setB(R, 0, i, size, opBig(op, a, b, d, ebits, signed));
   }
   commitR(vw, rd, q ? 16 : 8);
   if (Q.sat) ctx.fpsr |= FPSR_QC;

@@ -32,14 +32,25 @@ function makeViews(b: ArrayBufferLike, o: number, bytes: number): VViews {
   };
 }
 
+let lastV: Uint32Array | undefined, lastW: VViews | undefined;
+
 export function views(ctx: FpSimdContext): VViews {
   const v = ctx.v;
+  if (v === lastV) return lastW!;
   let w = cache.get(v);
   if (w === undefined) {
     w = makeViews(v.buffer, v.byteOffset, 512);
     cache.set(v, w);
   }
+  lastV = v; lastW = w;
   return w;
+}
+
+/** The typed array for elements of size code esz (0..2), signed or unsigned. */
+export function elemArray(w: VViews, esz: number, signed: boolean): Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array {
+  if (esz === 0) return signed ? w.i8 : w.u8;
+  if (esz === 1) return signed ? w.i16 : w.u16;
+  return signed ? w.i32 : w.u32;
 }
 
 /**
