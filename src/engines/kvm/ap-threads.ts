@@ -93,16 +93,16 @@ export class ApThreads {
     Atomics.notify(this.ctl, M.CTL_GO);
     const deadline = Date.now() + STOP_TIMEOUT_MS;
     for (let i = 1; i < this.vcpuFds.length; i++) {
+      // A worker that has not published its tid yet will read CTL_STOP before it touches its vCPU
+      // (it stores the tid, then reads the flag; we stored the flag, then read the tid): nothing to wait for.
+      if (Atomics.load(this.ctl, M.CTL_TID + i) === 0) continue;
       while (Atomics.load(this.ctl, M.CTL_EXITED + i) === 0 && Date.now() < deadline) {
         const mb = this.mailboxes[i]!.words;
         if (Atomics.load(mb, M.MB_STATE) === M.STATE_REQUEST) this.reply(mb, M.RESULT_STOP);
-        const tid = Atomics.load(this.ctl, M.CTL_TID + i);
-        if (tid !== 0) {
-          try {
-            sys().tgkill(tid, this.signal);
-          } catch {
-            // the thread is already gone
-          }
+        try {
+          sys().tgkill(Atomics.load(this.ctl, M.CTL_TID + i), this.signal);
+        } catch {
+          // the thread is already gone
         }
         Atomics.wait(this.ctl, M.CTL_EXITED + i, 0, 20);
       }

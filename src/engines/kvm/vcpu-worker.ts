@@ -52,6 +52,8 @@ function fatal(status: ExitStatus): void {
 
 function loop(): void {
   while (Atomics.load(ctl, M.CTL_GO) === 0 && Atomics.load(ctl, M.CTL_STOP) === 0) Atomics.wait(ctl, M.CTL_GO, 0, 100);
+  // The VM may have ended before this worker got going; its vCPU fd may already be closed.
+  if (Atomics.load(ctl, M.CTL_STOP) !== 0) return;
   const v = new VcpuRun(d.vcpuFd, d.mmapSize);
   const run = v.run;
   const R = K.kvm_run;
