@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,26 @@ const guests = join(root, 'guest/test-guests/out');
 function tsvisor(args: string[], input = ''): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', dev, ...args], { cwd: root, input, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Run tsvisor, answering console prompts: each [pattern, reply] is sent once the output matches. */
+function tsvisorInteractive(args: string[], script: Array<[RegExp, string]>, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', dev, ...args], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    let step = 0;
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString('latin1');
+      while (step < script.length && script[step]![0].test(stdout)) child.stdin.write(script[step++]![1]);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 function ensureGuests(): boolean {
@@ -57,14 +77,16 @@ test('--help documents the run flags with examples', () => {
   for (const flag of ['--kernel', '--initrd', '--append', '--memory', '--cpus', '--accel', 'Examples']) assert.ok(r.stdout.includes(flag), flag);
 });
 
-test('kvm: the hello test guest echoes console input and its debug-exit code is the exit status', (t) => {
+test('kvm: the hello test guest echoes console input and its debug-exit code is the exit status', async (t) => {
   const p = probeKvm();
   if (!p.ok) return t.skip(`no usable /dev/kvm: ${p.reason}`);
   if (!ensureGuests()) return t.skip('test guests could not be built (gcc missing?)');
-  const r = tsvisor(['run', '--accel', 'kvm', '--kernel', join(guests, 'hello.elf'), '--memory', '64M'], 'abcq');
+  const r = await tsvisorInteractive(['run', '--accel', 'kvm', '--kernel', join(guests, 'hello.elf'), '--memory', '64M'], [
+    [/echo until q/, 'abc'],
+    [/abc/, 'q'],
+  ]);
   assert.match(r.stdout, /tsvisor test guest: hello/);
-  assert.match(r.stdout, /echo until q/);
-  assert.match(r.stdout, /bc/, 'echoed input');
+  assert.match(r.stdout, /echo until q\s*\r?\n?abc/, 'echoed input');
   assert.match(r.stdout, /bye/);
   assert.match(r.stderr, /guest exited with code 1/);
   assert.equal(r.code, 1);
