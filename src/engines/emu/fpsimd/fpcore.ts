@@ -292,6 +292,18 @@ export function fmuladd(c: number, a: number, b: number, single: boolean): numbe
     const err = (c - ap) + (p - bp);
     return fin(s, err > 0 ? 1 : err < 0 ? -1 : 0, true);
   }
+  if (c !== 0 && dekkerSafe(a, b, p) && Math.abs(c) > 2 ** -900 && Math.abs(c) < 2 ** 1000) {
+    // Error-free: a*b = p + e; p + c = s + t; t + e = u + v; s + u = r + w; x = r + (w + v).
+    const e = prodErr(a, b, p);
+    const s = p + c, s1 = s - p, t = (p - (s - s1)) + (c - s1);
+    const u = t + e, u1 = u - t, v = (t - (u - u1)) + (e - u1);
+    const r = s + u, r1 = r - s, w = (s - (r - r1)) + (u - r1);
+    const z = w + v, ar = Math.abs(r);
+    // r is the correctly rounded x unless x - r may reach half the spacing below or above r.
+    if (ar > 2 ** -900 && ar < 2 ** 1000 && Math.abs(z) < (ar - nextDown(ar, false)) / 2) {
+      return fin(r, z > 0 ? 1 : z < 0 ? -1 : 0, false);
+    }
+  }
   const [ma, ea] = decomp(a), [mb, eb] = decomp(b), [mc, ec] = decomp(c);
   const ep = ea + eb, E = Math.min(ep, ec);
   const X = ((ma * mb) << BigInt(ep - E)) + (mc << BigInt(ec - E));
