@@ -108,6 +108,16 @@ async function ioctlOverheadNs(): Promise<number> {
   return ns;
 }
 
+/** The cost of crossing into the addon at all: addressOf makes no syscall. */
+function napiCallNs(sys: () => { addressOf(v: Uint8Array): bigint }): number {
+  const u = new Uint8Array(4096);
+  const reps = 500_000;
+  for (let i = 0; i < 10_000; i++) sys().addressOf(u);
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < reps; i++) sys().addressOf(u);
+  return Number(process.hrtime.bigint() - t) / reps;
+}
+
 async function main(): Promise<void> {
   const probe = KvmEngine.probe();
   if (!probe.ok) {
@@ -143,6 +153,8 @@ async function main(): Promise<void> {
     const js = await ioctlOverheadNs();
     const cNs = med(r.cIoctl);
     console.log(`  trivial ioctl (KVM_CHECK_EXTENSION): C ${cNs.toFixed(0)} ns, from JS ${js.toFixed(0)} ns: wrapper overhead ${(js - cNs).toFixed(0)} ns per call`);
+    const { sys } = await import('../src/sys/native.js');
+    console.log(`  N-API call with no syscall (addressOf): ${napiCallNs(sys).toFixed(0)} ns`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
