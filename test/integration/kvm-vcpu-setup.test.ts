@@ -32,7 +32,7 @@ test('setMsrs skips MSRs the host refuses and still sets the others', (t) => {
   }
 });
 
-test('engine set-up: LINT0 is ExtINT and LINT1 NMI, both unmasked; the guest sees the KVM signature', (t) => {
+test('engine set-up: BSP LINT0 ExtINT, APs LINT0 masked, LINT1 NMI everywhere; the guest sees the KVM signature', (t) => {
   if (skip) return t.skip(skip);
   const code = assemble(
     `.code16
@@ -61,11 +61,14 @@ test('engine set-up: LINT0 is ExtINT and LINT1 NMI, both unmasked; the guest see
   });
   pio.register(0x10, 2, rec);
   const host = testHost();
-  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host });
+  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 2, bootState: realModeState(0x1000), host });
   try {
     const lapic = getLapic(engine.vcpuFds[0]!);
     assert.equal(lapic.getUint32(APIC_LVT_LINT0, true) & 0x1_0700, 0x700);
     assert.equal(lapic.getUint32(APIC_LVT_LINT1, true) & 0x1_0700, 0x400);
+    const ap = getLapic(engine.vcpuFds[1]!);
+    assert.equal(ap.getUint32(APIC_LVT_LINT0, true) & 0x1_0700, 0x1_0700, 'AP LINT0 masked');
+    assert.equal(ap.getUint32(APIC_LVT_LINT1, true) & 0x1_0700, 0x400);
     assert.deepEqual(runGuarded(engine, host), { kind: 'debug-exit', code: 0 });
     const v = rec.writes.filter((w) => w.offset === 0).map((w) => w.value >>> 0);
     const sig = Buffer.alloc(12);

@@ -107,7 +107,7 @@ export class KvmEngine implements Engine {
         this.vcpuFds.push(fd);
         step(`KVM_SET_CPUID2 (vCPU ${i})`, () => setCpuid(fd, guestCpuid(supported, i, this.cpus)));
         for (const idx of setMsrs(fd, BOOT_MSRS)) if (!this.stats.failedMsrs.includes(idx)) this.stats.failedMsrs.push(idx);
-        if (this.irqchip) step(`LAPIC set-up (vCPU ${i})`, () => setupLapic(fd));
+        if (this.irqchip) step(`LAPIC set-up (vCPU ${i})`, () => setupLapic(fd, i === 0));
         step(`KVM_SET_SIGNAL_MASK (vCPU ${i})`, () => unblockSignalsInRun(fd));
         // APs wait for INIT/SIPI from the guest's BSP (KVM's default for non-BSP vCPUs; made explicit).
         if (i > 0) step(`KVM_SET_MP_STATE (vCPU ${i})`, () => setMpState(fd, K.KVM_MP_STATE_UNINITIALIZED));
@@ -208,14 +208,13 @@ export class KvmEngine implements Engine {
           handleMmio(this.mmio, run.getUint8(R.mmio_is_write) !== 0, addr, run.getUint32(R.mmio_len, true), run, R.mmio_data);
           break;
         }
-        case RUN_INTERRUPTED:
+        case RUN_INTERRUPTED: {
           stats.interruptions++;
           sys().consumeSignal(this.signal);
-          if (this.host.pending()) {
-            const s = this.host.poll();
-            if (s !== undefined) return s;
-          }
+          const s = this.host.poll();
+          if (s !== undefined) return s;
           break;
+        }
         case K.KVM_EXIT_INTR:
         case K.KVM_EXIT_IRQ_WINDOW_OPEN:
           break;

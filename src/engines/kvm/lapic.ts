@@ -1,7 +1,9 @@
 /**
- * Local APIC wiring every PC has: LINT0 receives the 8259 PIC output (ExtINT),
- * LINT1 receives NMI. Linux reprograms these later; until then this is what
- * lets legacy PIC interrupts reach the boot CPU.
+ * Local APIC wiring every PC has ("virtual wire" mode of the MP spec): the boot
+ * CPU's LINT0 receives the 8259 PIC output (ExtINT), every CPU's LINT1
+ * receives NMI. APs keep LINT0 masked, or KVM would offer PIC interrupts to
+ * them too. Linux reprograms these later; until then this is what lets legacy
+ * PIC interrupts reach the boot CPU.
  */
 import { sys } from '../../sys/native.js';
 import * as K from '../../sys/kvm-abi.js';
@@ -20,10 +22,11 @@ export function getLapic(vcpuFd: number): DataView {
   return new DataView(b.buffer);
 }
 
-export function setupLapic(vcpuFd: number): void {
+export function setupLapic(vcpuFd: number, bootCpu: boolean): void {
   const v = getLapic(vcpuFd);
   const lint0 = v.getUint32(APIC_LVT_LINT0, true);
-  v.setUint32(APIC_LVT_LINT0, ((lint0 & ~(DELIVERY_MODE_MASK | LVT_MASKED)) | DELIVERY_EXTINT) >>> 0, true);
+  const lint0Mask = bootCpu ? 0 : LVT_MASKED;
+  v.setUint32(APIC_LVT_LINT0, ((lint0 & ~(DELIVERY_MODE_MASK | LVT_MASKED)) | DELIVERY_EXTINT | lint0Mask) >>> 0, true);
   const lint1 = v.getUint32(APIC_LVT_LINT1, true);
   v.setUint32(APIC_LVT_LINT1, ((lint1 & ~(DELIVERY_MODE_MASK | LVT_MASKED)) | DELIVERY_NMI) >>> 0, true);
   sys().ioctl(vcpuFd, K.KVM_SET_LAPIC, new Uint8Array(v.buffer));
