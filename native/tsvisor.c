@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -424,6 +425,67 @@ static napi_value js_address_of(napi_env env, napi_callback_info info) {
   return r;
 }
 
+
+/* Resolve (buffer, offset, length) to a pointer inside the buffer, or NULL when out of range. */
+static uint8_t *buf_range(napi_env env, napi_value b, napi_value o, napi_value l, size_t *outlen) {
+  size_t blen = 0;
+  uint8_t *p = data_pointer(env, b, &blen);
+  int64_t off = 0, len = 0;
+  if (p == NULL || !get_i64(env, o, &off) || !get_i64(env, l, &len)) return NULL;
+  if (off < 0 || len < 0 || (uint64_t)off > blen || (uint64_t)len > blen - (uint64_t)off) return NULL;
+  *outlen = (size_t)len;
+  return p + off;
+}
+
+/* readFd(fd, buffer, offset, length): bytes read, or -errno (never throws for I/O errors). */
+static napi_value js_read_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t fd = -1;
+  get_args(env, info, 4, argv);
+  napi_get_value_int32(env, argv[0], &fd);
+  size_t len = 0;
+  uint8_t *p = buf_range(env, argv[1], argv[2], argv[3], &len);
+  if (p == NULL) return throw_msg(env, "readFd: bad buffer range");
+  ssize_t n = read(fd, p, len);
+  return make_int(env, n < 0 ? -errno : n);
+}
+
+/* writeFd(fd, buffer, offset, length): bytes written, or -errno. */
+static napi_value js_write_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t fd = -1;
+  get_args(env, info, 4, argv);
+  napi_get_value_int32(env, argv[0], &fd);
+  size_t len = 0;
+  uint8_t *p = buf_range(env, argv[1], argv[2], argv[3], &len);
+  if (p == NULL) return throw_msg(env, "writeFd: bad buffer range");
+  ssize_t n = write(fd, p, len);
+  return make_int(env, n < 0 ? -errno : n);
+}
+
+/*
+ * pollFds(fds: Int32Array, events, timeoutMs): bitmask of the fds (index < 31)
+ * whose revents are non-zero; 0 on timeout; -errno on failure (EINTR included).
+ */
+static napi_value js_poll_fds(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  size_t blen = 0;
+  int32_t *fds = data_pointer(env, argv[0], &blen);
+  int32_t events = 0, timeout = 0;
+  napi_get_value_int32(env, argv[1], &events);
+  napi_get_value_int32(env, argv[2], &timeout);
+  size_t n = blen / 4;
+  if (fds == NULL || n == 0 || n > 31) return throw_msg(env, "pollFds: 1..31 fds");
+  struct pollfd pf[31];
+  for (size_t i = 0; i < n; i++) { pf[i].fd = fds[i]; pf[i].events = (short)events; pf[i].revents = 0; }
+  int r = poll(pf, n, timeout);
+  if (r < 0) return make_int(env, -errno);
+  int64_t mask = 0;
+  for (size_t i = 0; i < n; i++) if (pf[i].revents) mask |= (int64_t)1 << i;
+  return make_int(env, mask);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", 0, js_open, 0, 0, 0, napi_enumerable, 0 },
@@ -442,6 +504,9 @@ static napi_value init(napi_env env, napi_value exports) {
     { "blockSignal", 0, js_block_signal, 0, 0, 0, napi_enumerable, 0 },
     { "consumeSignal", 0, js_consume_signal, 0, 0, 0, napi_enumerable, 0 },
     { "addressOf", 0, js_address_of, 0, 0, 0, napi_enumerable, 0 },
+    { "readFd", 0, js_read_fd, 0, 0, 0, napi_enumerable, 0 },
+    { "writeFd", 0, js_write_fd, 0, 0, 0, napi_enumerable, 0 },
+    { "pollFds", 0, js_poll_fds, 0, 0, 0, napi_enumerable, 0 },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

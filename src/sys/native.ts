@@ -38,6 +38,12 @@ export interface NativeSys {
   consumeSignal(signo: number): boolean;
   /** Host address of a buffer's first byte. Only stable for off-heap buffers (mmap'd or >= 64 bytes). */
   addressOf(view: BufferArg): bigint;
+  /** read(2) into view[offset, offset+length): bytes read, or -errno (never throws for I/O errors). */
+  readFd(fd: number, view: ArrayBufferView, offset: number, length: number): number;
+  /** write(2) from view[offset, offset+length): bytes written, or -errno. */
+  writeFd(fd: number, view: ArrayBufferView, offset: number, length: number): number;
+  /** poll(2) on 1..31 fds for `events`: bitmask of fds with revents, 0 on timeout, -errno on failure. */
+  pollFds(fds: Int32Array, events: number, timeoutMs: number): number;
 }
 
 export interface SysError extends Error {
@@ -86,5 +92,8 @@ export const EFD_NONBLOCK = 0o4000;
 export const SIGUSR2 = 12;
 export const EINTR = 4;
 export const EAGAIN = 11;
+export const O_NONBLOCK = 0o4000;
+export const POLLIN = 1;
+export const POLLOUT = 4;
 /** The signal tsvisor uses to kick a thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
 export const KICK_SIGNAL = SIGUSR2;
