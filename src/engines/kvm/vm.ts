@@ -60,6 +60,7 @@ export class KvmVm {
   private nextSlot = 0;
   private readonly msiRoutes = new Map<number, MsiMessage>();
   private nextMsiGsi = IOAPIC_PINS;
+  private readonly eventfds = new Set<number>();
 
   constructor(opts: { irqchip?: boolean; pit?: boolean } = {}) {
     const s = sys();
@@ -148,26 +149,28 @@ export class KvmVm {
    * The returned line's set(true) and pulse() both signal; set(false) does
    * nothing (edge semantics: irqfd asserts and deasserts by itself).
    */
-  irqfd(gsi: number, fd = sys().eventfd(0, EFD_NONBLOCK)): { fd: number; line: IrqLine; close(): void } {
+  irqfd(gsi: number, fd?: number): { fd: number; line: IrqLine; close(): void } {
+    const own = fd === undefined;
+    const efd = fd ?? this.ownEventfd();
     const b = new Uint8Array(K.kvm_irqfd.SIZE);
     const v = new DataView(b.buffer);
-    v.setUint32(K.kvm_irqfd.fd, fd, true);
+    v.setUint32(K.kvm_irqfd.fd, efd, true);
     v.setUint32(K.kvm_irqfd.gsi, gsi, true);
-    sys().ioctl(this.vmFd, K.KVM_IRQFD, b);
-    const vmFd = this.vmFd;
+    step(`KVM_IRQFD (GSI ${gsi})`, () => sys().ioctl(this.vmFd, K.KVM_IRQFD, b));
     return {
-      fd,
+      fd: efd,
       line: {
         set(level) {
-          if (level) sys().eventfdWrite(fd, 1);
+          if (level) sys().eventfdWrite(efd, 1);
         },
         pulse() {
-          sys().eventfdWrite(fd, 1);
+          sys().eventfdWrite(efd, 1);
         },
       },
-      close() {
+      close: () => {
         v.setUint32(K.kvm_irqfd.flags, K.KVM_IRQFD_FLAG_DEASSIGN, true);
-        sys().ioctl(vmFd, K.KVM_IRQFD, b);
+        sys().ioctl(this.vmFd, K.KVM_IRQFD, b);
+        if (own) this.closeOwnEventfd(efd);
       },
     };
   }
@@ -178,7 +181,8 @@ export class KvmVm {
    * the registration.
    */
   ioeventfd(addr: number, opts: IoeventfdOptions): { fd: number; remove(): void } {
-    const fd = opts.fd ?? sys().eventfd(0, EFD_NONBLOCK);
+    const own = opts.fd === undefined;
+    const fd = opts.fd ?? this.ownEventfd();
     const b = new Uint8Array(K.kvm_ioeventfd.SIZE);
     const v = new DataView(b.buffer);
     const L = K.kvm_ioeventfd;
@@ -191,15 +195,26 @@ export class KvmVm {
     v.setUint32(L.len, opts.length, true);
     v.setInt32(L.fd, fd, true);
     v.setUint32(L.flags, flags, true);
-    sys().ioctl(this.vmFd, K.KVM_IOEVENTFD, b);
-    const vmFd = this.vmFd;
+    step(`KVM_IOEVENTFD (${opts.pio ? 'port' : 'MMIO'} 0x${addr.toString(16)})`, () => sys().ioctl(this.vmFd, K.KVM_IOEVENTFD, b));
     return {
       fd,
-      remove() {
+      remove: () => {
         v.setUint32(L.flags, flags | K.KVM_IOEVENTFD_FLAG_DEASSIGN, true);
-        sys().ioctl(vmFd, K.KVM_IOEVENTFD, b);
+        sys().ioctl(this.vmFd, K.KVM_IOEVENTFD, b);
+        if (own) this.closeOwnEventfd(fd);
       },
     };
+  }
+
+  /** A non-blocking eventfd owned by this VM: closed by close() unless released earlier. */
+  private ownEventfd(): number {
+    const fd = sys().eventfd(0, EFD_NONBLOCK);
+    this.eventfds.add(fd);
+    return fd;
+  }
+
+  private closeOwnEventfd(fd: number): void {
+    if (this.eventfds.delete(fd)) sys().close(fd);
   }
 
   /** A fresh GSI (24 and up) for an MSI route. */
@@ -252,13 +267,14 @@ export class KvmVm {
   }
 
   close(): void {
-    for (const fd of [this.vmFd, this.kvmFd]) {
+    for (const fd of [...this.eventfds, this.vmFd, this.kvmFd]) {
       try {
         sys().close(fd);
       } catch {
         // already closed
       }
     }
+    this.eventfds.clear();
   }
 }
 
