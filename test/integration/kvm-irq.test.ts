@@ -9,7 +9,7 @@ import type { IrqLine } from '../../src/devices/device.js';
 import { KvmEngine, createMmapMemory } from '../../src/engines/kvm/index.js';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { sys } from '../../src/sys/native.js';
-import { runGuarded, assemble, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
+import { runGuarded, assemble, flat32State, kvmSkipReason, realModeState, Recorder, testHost } from './kvm-guest.js';
 
 const skip = kvmSkipReason();
 
@@ -146,6 +146,40 @@ test('ioeventfd: 1000 guest port writes signal the eventfd without exits; datama
     assert.equal(sys().eventfdRead(match.fd), 2n);
     assert.deepEqual(busWrites.writes, [{ offset: 4, size: 1, value: 8 }]);
     // 2 exits to userspace (the non-matching write and "done"), not ~1000.
+    assert.ok(engine.stats.exits <= 4, `exits: ${engine.stats.exits}`);
+  } finally {
+    engine.close();
+  }
+});
+
+test('MMIO ioeventfd: 32-bit guest writes to a notify register signal the eventfd, other offsets exit', (t) => {
+  if (skip) return t.skip(skip);
+  const code = assemble(
+    `.code32
+    mov $100, %ecx
+1:  movl $0, 0xd0000050       # a virtio-style queue notify
+    dec %ecx
+    jnz 1b
+    movl $1, 0xd0000054       # not registered: an ordinary MMIO exit
+    out %al, $0x11
+2:  jmp 2b`,
+    0x1000,
+  );
+  const memory = createMmapMemory([{ gpa: 0, size: 1 << 20 }]);
+  memory.writeBytes(0x1000, code);
+  const pio = new Bus('pio');
+  const mmio = new Bus('mmio');
+  let engine: KvmEngine | undefined;
+  pio.register(0x11, 1, new Recorder('done', () => engine!.requestStop({ kind: 'debug-exit', code: 0 })));
+  const dev = new Recorder('notify-dev');
+  mmio.register(0xd000_0000, 0x1000, dev);
+  const host = testHost();
+  engine = new KvmEngine({ memory, pio, mmio, cpus: 1, bootState: flat32State(0x1000), host });
+  try {
+    const notify = engine.ioeventfd(0xd000_0050, { pio: false, length: 4 });
+    assert.deepEqual(runGuarded(engine, host), { kind: 'debug-exit', code: 0 });
+    assert.equal(sys().eventfdRead(notify.fd), 100n);
+    assert.deepEqual(dev.writes, [{ offset: 0x54, size: 4, value: 1 }]);
     assert.ok(engine.stats.exits <= 4, `exits: ${engine.stats.exits}`);
   } finally {
     engine.close();
