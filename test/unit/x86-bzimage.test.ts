@@ -32,11 +32,11 @@ function fakeBzImage(over: { version?: number; xloadflags?: number; initSize?: n
   return img;
 }
 
-function board(kernel: Uint8Array, opts: { ramMiB?: number; initrd?: Uint8Array; cmdline?: string } = {}) {
+function board(kernel: Uint8Array, opts: { ramMiB?: number; initrd?: Uint8Array; cmdline?: string; acpi?: boolean } = {}) {
   const memory = createHeapMemory([{ gpa: 0, size: (opts.ramMiB ?? 64) * MiB }]);
   const b = buildX86Board({
     memory, cpus: 2, kernel, initrd: opts.initrd, cmdline: opts.cmdline ?? 'console=ttyS0 earlyprintk=serial',
-    consoleSink: () => {}, irqLine: () => NO_IRQ, onExit: () => {},
+    consoleSink: () => {}, irqLine: () => NO_IRQ, onExit: () => {}, acpi: opts.acpi,
   });
   return { memory, b };
 }
@@ -77,7 +77,7 @@ test('boot_params: header copied at 0x1F1, loader fields, cmdline, initrd, e820 
   const e = (i: number) => [Number(m.readU64(bp + 0x2d0 + i * 20)), Number(m.readU64(bp + 0x2d8 + i * 20)), m.readU32(bp + 0x2e0 + i * 20)];
   assert.deepEqual(e(0), [0, 0x9fc00, 1]);
   assert.deepEqual(e(1), [0x9fc00, 0x400, 2]);
-  assert.deepEqual(e(2), [0xf0000, 0x10000, 2]);
+  assert.deepEqual(e(2), [0xe0000, 0x20000, 2]);
   assert.deepEqual(e(3), [0x100000, 63 * MiB, 1]);
 });
 
@@ -138,4 +138,15 @@ test('every boot state number is a non-negative integer (KVM takes them as u64)'
   walk(board(fakeBzImage()).b.bootState, 'long mode');
   walk(board(fakeBzImage()).b.bootState.sregs.cr0, 'cr0');
   assert.equal(board(fakeBzImage()).b.bootState.sregs.cr0, 0x80000011);
+});
+
+test('acpi_rsdp_addr (boot_params 0x070) is 0 without ACPI and the RSDP with it; the sleep port appears only with ACPI', () => {
+  const without = board(fakeBzImage());
+  assert.equal(without.memory.readU64(BOOT_PARAMS_ADDR + 0x70), 0n);
+  assert.equal(without.b.pio.lookup(0x600), undefined);
+  const withAcpi = board(fakeBzImage(), { acpi: true });
+  assert.equal(withAcpi.b.rsdpAddr, 0xe0000);
+  assert.equal(withAcpi.memory.readU64(BOOT_PARAMS_ADDR + 0x70), 0xe0000n);
+  assert.equal(Buffer.from(withAcpi.memory.readBytes(0xe0000, 8)).toString(), 'RSD PTR ');
+  assert.equal(withAcpi.b.pio.lookup(0x600)?.device.name, 'acpi-sleep');
 });

@@ -80,7 +80,7 @@ test('PVH: segments loaded, bss zeroed, entry from the Xen note, 32-bit entry st
   const count = memory.readU32(si + 48);
   assert.equal(count, 4);
   const entries = [...Array(count).keys()].map((i) => [Number(memory.readU64(mm + i * 24)), Number(memory.readU64(mm + i * 24 + 8)), memory.readU32(mm + i * 24 + 16)]);
-  assert.deepEqual(entries, [[0, 0x9fc00, 1], [0x9fc00, 0x400, 2], [0xf0000, 0x10000, 2], [MiB, 31 * MiB, 1]]);
+  assert.deepEqual(entries, [[0, 0x9fc00, 1], [0x9fc00, 0x400, 2], [0xe0000, 0x20000, 2], [MiB, 31 * MiB, 1]]);
 });
 
 test('PVH errors: missing note, segment outside RAM, not an ELF', () => {
@@ -101,4 +101,11 @@ test('PVH errors: missing note, segment outside RAM, not an ELF', () => {
   assert.equal(code(mk(new TextEncoder().encode('#!/bin/sh\necho not a kernel\n'))), 'not-a-kernel');
   const truncated = fakePvhElf().slice(0, 0x90);
   assert.equal(code(() => parsePvhElf(truncated)), 'bad-elf');
+});
+
+test('PVH start_info.rsdp_paddr points at the RSDP when ACPI is on', () => {
+  const memory = createHeapMemory([{ gpa: 0, size: 32 * MiB }]);
+  const b = buildX86Board({ memory, cpus: 2, kernel: fakePvhElf(), cmdline: '', consoleSink: () => {}, irqLine: () => NO_IRQ, onExit: () => {}, virtioMmio: [{ base: 0xd0000000, size: 0x200, gsi: 5 }] });
+  assert.equal(Number(memory.readU64(PVH_START_INFO_ADDR + 32)), 0xe0000);
+  assert.equal(b.rsdpAddr, 0xe0000);
 });

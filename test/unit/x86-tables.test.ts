@@ -105,7 +105,7 @@ test('e820 follows the memory regions: PCI hole between 3 GiB and 4 GiB', () => 
   assert.deepEqual(buildE820(mem), [
     { addr: 0, size: 0x9fc00, type: 1 },
     { addr: 0x9fc00, size: 0x400, type: 2 },
-    { addr: 0xf0000, size: 0x10000, type: 2 },
+    { addr: 0xe0000, size: 0x20000, type: 2 },
     { addr: MiB, size: 3 * GiB - MiB, type: 1 },
     { addr: 4 * GiB, size: GiB, type: 1 },
   ]);

@@ -10,7 +10,13 @@
  * added to it by the caller.
  *
  * Port map:  0x60/0x64 i8042, 0x61 port B, 0x70-0x71 CMOS RTC,
- *            0x3F8-0x3FF COM1 (GSI 4), 0x501-0x502 isa-debug-exit.
+ *            0x3F8-0x3FF COM1 (GSI 4), 0x501-0x502 isa-debug-exit,
+ *            0x600-0x601 ACPI sleep registers (only with `acpi`).
+ *
+ * Firmware tables: the MP table always; ACPI (RSDP at 0xE0000, hardware-
+ * reduced FADT, MADT, DSDT) when `acpi` is set or virtio-mmio devices are
+ * declared, since Debian's x86 kernels find virtio-mmio devices only
+ * through ACPI (LNRO0005) and the cloud kernel has no MP-table support.
  */
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import type { ByteSink, IrqLine } from '../../devices/device.js';
@@ -28,6 +34,8 @@ import { writeMpTable } from './mptable.js';
 import { isBzImage, loadBzImage } from './bzimage.js';
 import { isElf, loadPvhElf } from './pvh.js';
 import { X86LoadError } from './errors.js';
+import { writeAcpiTables, ACPI_SLEEP_PORT, type VirtioMmioAcpiDevice } from './acpi.js';
+import { AcpiSleep } from './acpi-sleep.js';
 import * as L from './layout.js';
 
 export interface X86BoardOptions {
@@ -44,6 +52,10 @@ export interface X86BoardOptions {
   onExit: (status: ExitStatus) => void;
   /** Called when COM1's receive FIFO has room again (retry pending console input). */
   onConsoleRxSpace?: () => void;
+  /** Build ACPI tables too (default false: MP table only). */
+  acpi?: boolean;
+  /** virtio-mmio devices to declare in the DSDT (implies acpi). The caller registers them on `mmio`. */
+  virtioMmio?: readonly VirtioMmioAcpiDevice[];
 }
 
 export interface X86Board {
@@ -58,6 +70,8 @@ export interface X86Board {
   /** Where the kernel was placed and where the initrd went (if any): for logs and tests. */
   loadAddr: number;
   initrdAddr?: number;
+  /** ACPI RSDP address, when ACPI tables were built. */
+  rsdpAddr?: number;
 }
 
 export function buildX86Board(o: X86BoardOptions): X86Board {
@@ -80,6 +94,17 @@ export function buildX86Board(o: X86BoardOptions): X86Board {
   mem.fill(0, L.MPTABLE_ADDR); // a clean low memory: no stale signatures for the guest's table scans
   writeMpTable(mem, L.MPTABLE_ADDR, { cpus: o.cpus });
   const gdt = writeBootGdt(mem, L.GDT_ADDR);
+  let rsdpAddr: number | undefined;
+  if (o.acpi || (o.virtioMmio?.length ?? 0) > 0) {
+    if (!mem.isRam(L.ACPI_TABLES_ADDR, L.ACPI_TABLES_LIMIT - L.ACPI_TABLES_ADDR)) throw new X86LoadError('memory-layout', 'no RAM backing for the ACPI tables');
+    mem.fill(L.ACPI_TABLES_ADDR, L.ACPI_TABLES_LIMIT - L.ACPI_TABLES_ADDR);
+    try {
+      rsdpAddr = writeAcpiTables(mem, L.ACPI_TABLES_ADDR, L.ACPI_TABLES_LIMIT, { cpus: o.cpus, virtioMmio: o.virtioMmio }).rsdp;
+    } catch (e) {
+      throw new X86LoadError('memory-layout', (e as Error).message);
+    }
+    pio.register(ACPI_SLEEP_PORT, 2, new AcpiSleep(o.onExit));
+  }
 
   if (isBzImage(o.kernel)) {
     const r = loadBzImage(mem, {
@@ -90,10 +115,11 @@ export function buildX86Board(o: X86BoardOptions): X86Board {
       bootParamsAddr: L.BOOT_PARAMS_ADDR,
       cmdlineAddr: L.CMDLINE_ADDR,
       cmdlineMax: L.CMDLINE_MAX,
+      rsdpAddr,
     });
     const pml4 = writeIdentityPageTables(mem, L.PML4_ADDR, L.PDPT_ADDR, L.PD_ADDR, L.PD_COUNT);
     const bootState = longModeBootState({ entry: r.entry64, bootParams: L.BOOT_PARAMS_ADDR, pml4, stack: L.BOOT_STACK_TOP, gdt });
-    return { pio, mmio, bootState, uart, i8042, rtc, kernelKind: 'bzimage', e820, loadAddr: r.loadAddr, initrdAddr: r.initrdAddr };
+    return { pio, mmio, bootState, uart, i8042, rtc, kernelKind: 'bzimage', e820, loadAddr: r.loadAddr, initrdAddr: r.initrdAddr, rsdpAddr };
   }
   if (isElf(o.kernel)) {
     const r = loadPvhElf(mem, {
@@ -107,9 +133,10 @@ export function buildX86Board(o: X86BoardOptions): X86Board {
       memmapMax: L.PVH_MEMMAP_MAX_ENTRIES,
       cmdlineAddr: L.CMDLINE_ADDR,
       cmdlineMax: L.CMDLINE_MAX,
+      rsdpAddr,
     });
     const bootState = pvhBootState({ entry: r.entry, startInfo: L.PVH_START_INFO_ADDR, gdt });
-    return { pio, mmio, bootState, uart, i8042, rtc, kernelKind: 'pvh', e820, loadAddr: r.entry, initrdAddr: r.initrdAddr };
+    return { pio, mmio, bootState, uart, i8042, rtc, kernelKind: 'pvh', e820, loadAddr: r.entry, initrdAddr: r.initrdAddr, rsdpAddr };
   }
   throw new X86LoadError('not-a-kernel', 'kernel is neither a bzImage nor an ELF file');
 }

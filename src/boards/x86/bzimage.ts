@@ -31,6 +31,7 @@ export const HDR_PREF_ADDRESS = 0x258;
 export const HDR_INIT_SIZE = 0x260;
 
 // boot_params fields outside the setup header (zero-page.rst).
+export const BP_ACPI_RSDP_ADDR = 0x070;
 export const BP_EXT_RAMDISK_IMAGE = 0x0c0;
 export const BP_EXT_RAMDISK_SIZE = 0x0c4;
 export const BP_EXT_CMD_LINE_PTR = 0x0c8;
@@ -112,6 +113,8 @@ export interface BzImageLoadOptions {
   bootParamsAddr: number;
   cmdlineAddr: number;
   cmdlineMax: number;
+  /** ACPI RSDP address for boot_params.acpi_rsdp_addr (0: none, the kernel scans). */
+  rsdpAddr?: number;
 }
 
 export interface BzImageLoadResult {
@@ -187,6 +190,7 @@ function writeBootParams(mem: GuestMemory, o: BzImageLoadOptions, hdr: SetupHead
   mem.writeU32(bp + BP_EXT_RAMDISK_IMAGE, Math.floor(addr / 2 ** 32));
   mem.writeU32(bp + HDR_RAMDISK_SIZE, initrdAddr === undefined ? 0 : size % 2 ** 32);
   mem.writeU32(bp + BP_EXT_RAMDISK_SIZE, initrdAddr === undefined ? 0 : Math.floor(size / 2 ** 32));
+  mem.writeU64(bp + BP_ACPI_RSDP_ADDR, o.rsdpAddr ?? 0);
   mem.writeU8(bp + BP_E820_ENTRIES, o.e820.length);
   writeE820Table(mem, bp + BP_E820_TABLE, o.e820);
 }

@@ -26,8 +26,11 @@ export const CMDLINE_MAX = 0x10000;
 export const MPTABLE_ADDR = 0x9fc00;
 /** End of conventional memory (640 KiB). */
 export const BASE_MEMORY_END = 0xa0000;
-/** Start of the BIOS area that the e820 map reserves. */
-export const BIOS_AREA = 0xf0000;
+/** Start of the BIOS area that the e820 map reserves (0xE0000-0xFFFFF, where Linux also scans for the ACPI RSDP). */
+export const BIOS_AREA = 0xe0000;
+/** ACPI tables (opt-in), RSDP first: inside the reserved BIOS area, below ACPI_TABLES_LIMIT. */
+export const ACPI_TABLES_ADDR = 0xe0000;
+export const ACPI_TABLES_LIMIT = 0xf0000;
 export const HIGH_MEMORY = 0x100000;
 /** Local APIC and I/O APIC MMIO bases. */
 export const LAPIC_ADDR = 0xfee00000;

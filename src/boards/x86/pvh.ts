@@ -114,6 +114,8 @@ export interface PvhLoadOptions {
   memmapMax: number;
   cmdlineAddr: number;
   cmdlineMax: number;
+  /** ACPI RSDP address for start_info.rsdp_paddr (0: none). */
+  rsdpAddr?: number;
 }
 
 export interface PvhLoadResult {
@@ -156,7 +158,7 @@ export function loadPvhElf(mem: GuestMemory, o: PvhLoadOptions): PvhLoadResult {
     mem.writeU32(si + SI_VERSION, 1);
     mem.writeU32(si + SI_FLAGS, 0);
     mem.writeU64(si + SI_CMDLINE_PADDR, o.cmdlineAddr);
-    mem.writeU64(si + SI_RSDP_PADDR, 0);
+    mem.writeU64(si + SI_RSDP_PADDR, o.rsdpAddr ?? 0);
     if (initrdAddr !== undefined) {
       mem.writeU32(si + SI_NR_MODULES, 1);
       mem.writeU64(si + SI_MODLIST_PADDR, o.modlistAddr);
