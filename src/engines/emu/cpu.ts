@@ -101,6 +101,10 @@ export class Cpu implements FpSimdContext {
   // System registers (EL1/EL0) that the core interprets.
   sctlr = 0x30d00800n;
   tcr = 0n;
+  /** Numeric copies of SCTLR_EL1 and TCR_EL1 (low/high words) for the table walker. */
+  sctlrN = 0x30d00800;
+  tcrLo = 0;
+  tcrHi = 0;
   ttbr0 = 0n;
   ttbr1 = 0n;
   mair = 0n;
@@ -146,6 +150,12 @@ export class Cpu implements FpSimdContext {
   /** RAM page index of the entry, or -1 when the page is not fast RAM. */
   readonly tlbRam = new Int32Array(TLB_SIZE);
   readonly tlbPa = new Float64Array(TLB_SIZE);
+  /** Per entry: bit 0 = not global (nG), bits 2..1 = leaf level (1, 2 or 3). */
+  readonly tlbMeta = new Uint8Array(TLB_SIZE);
+  /** Entries filled from level-1/2 blocks since the last full flush (TLBI by VA must find them). */
+  tlbBlocks = 0;
+  /** An entry was filled for an address whose top byte differs from bit 55 (TBI tag): VA-based invalidation cannot find it. */
+  tlbTagged = false;
   /** Bumped on every TLB flush and on EL changes, so the run loop re-translates its cached PC page. */
   tlbGen = 0;
 
@@ -157,6 +167,8 @@ export class Cpu implements FpSimdContext {
   count = 0;
   /** Total instructions retired (approximate, updated per slice). */
   retired = 0;
+  /** Slow-path statistics (for tuning; cheap counters on slow paths only). */
+  readonly stats = { walks: 0, flushes: 0, tlbiVa: 0, exceptions: 0, irqs: 0 };
 
   readonly dv: DataView;
   readonly u8: Uint8Array;
@@ -267,6 +279,7 @@ export class Cpu implements FpSimdContext {
   /** Take an exception to EL1: `ret` is the preferred return address (lo/hi). */
   takeException(vecType: number, esr: number, retLo: number, retHi: number, far?: bigint): void {
     const fromEl = this.el;
+    this.stats.exceptions++;
     const spsr = this.pstateBits();
     this.spsr = BigInt(spsr);
     this.elr = toBig(retLo, retHi);
@@ -333,7 +346,47 @@ export class Cpu implements FpSimdContext {
   // -------------------------------------------------------------------- TLB
 
   flushTlb(): void {
+    this.stats.flushes++;
     this.tlbFlags.fill(0);
+    this.tlbBlocks = 0;
+    this.tlbTagged = false;
+    this.tlbGen++;
+  }
+
+  /** Drop non-global entries (TTBR0 change, TLBI ASIDE1): kernel mappings survive context switches. */
+  flushTlbNonGlobal(): void {
+    this.stats.flushes++;
+    const f = this.tlbFlags;
+    const meta = this.tlbMeta;
+    for (let i = 0; i < TLB_SIZE; i++) if ((meta[i]! & 1) !== 0) f[i] = 0;
+    this.tlbGen++;
+  }
+
+  /**
+   * TLBI by VA (any ASID): drop the entry for the page and any entry derived
+   * from a block containing it. `lo`/`hi` is the page address.
+   */
+  flushTlbVa(lo: number, hi: number): void {
+    this.stats.tlbiVa++;
+    if (this.tlbTagged) {
+      this.flushTlb();
+      return;
+    }
+    const i = ((lo >>> 12) ^ hi) & TLB_MASK;
+    if (this.tlbLo[i] === (lo & ~0xfff) && this.tlbHi[i] === hi) this.tlbFlags[i] = 0;
+    if (this.tlbBlocks > 0) {
+      const meta = this.tlbMeta;
+      const f = this.tlbFlags;
+      const tl = this.tlbLo;
+      const th = this.tlbHi;
+      for (let k = 0; k < TLB_SIZE; k++) {
+        const lvl = meta[k]! >> 1;
+        if (lvl === 3 || f[k] === 0 || th[k] !== hi) continue;
+        // Level 2 blocks cover 2 MiB (same lo bits 31:21), level 1 blocks 1 GiB (bits 31:30).
+        const mask = lvl === 2 ? 0xffe00000 | 0 : 0xc0000000 | 0;
+        if ((tl[k]! & mask) === (lo & mask)) f[k] = 0;
+      }
+    }
     this.tlbGen++;
   }
 
@@ -345,6 +398,7 @@ export class Cpu implements FpSimdContext {
       const f = this.tlbFlags[i]!;
       if (((f | (f >> 8)) & mask) !== 0) return i;
     }
+    this.stats.walks++;
     const r: WalkResult = walk(this, lo, hi, acc, mask);
     const page = this.phys.ramPage(r.pa);
     this.tlbLo[i] = pageLo;
@@ -353,6 +407,9 @@ export class Cpu implements FpSimdContext {
     this.tlbRam[i] = page;
     // Non-RAM pages keep their permissions in bits 8+ so the inline fast paths miss.
     this.tlbFlags[i] = page >= 0 ? r.perms : r.perms << 8;
+    this.tlbMeta[i] = (r.ng ? 1 : 0) | (r.level << 1);
+    if (r.level < 3) this.tlbBlocks++;
+    if (hi >> 24 !== (hi << 8) >> 31) this.tlbTagged = true;
     return i;
   }
 

@@ -257,11 +257,32 @@ function decodeSys(l: number, op1: number, crn: number, crm: number, op2: number
     if ((c.sctlr & ctrlBit) === 0n) throw new GuestFault(EC_SYS, sysTrapIss(key, rt, false));
   };
   if (crn === 8) {
-    // TLBI: all variants invalidate our whole software TLB (conservative, always correct).
-    return (c) => {
-      if (c.el === 0) c.undef();
-      c.flushTlb();
-    };
+    if (op1 !== 0 || (crm !== 3 && crm !== 7)) return undefined;
+    switch (op2) {
+      case 0: // VMALLE1(IS)
+        return (c) => {
+          if (c.el === 0) c.undef();
+          c.flushTlb();
+        };
+      case 2: // ASIDE1(IS): we do not tag entries with ASIDs, so drop every non-global one
+        return (c) => {
+          if (c.el === 0) c.undef();
+          c.flushTlbNonGlobal();
+        };
+      case 1: // VAE1(IS)
+      case 3: // VAAE1(IS)
+      case 5: // VALE1(IS)
+      case 7: // VAALE1(IS)
+        return (c) => {
+          if (c.el === 0) c.undef();
+          // Xt[43:0] = VA[55:12]; the VA's top byte is the sign extension of bit 55.
+          const xl = c.xl[rt]!;
+          let hi = ((c.xh[rt]! & 0xfff) << 12) | (xl >>> 20);
+          if (hi & 0x800000) hi |= 0xff000000;
+          c.flushTlbVa(xl << 12, hi | 0);
+        };
+    }
+    return undefined;
   }
   if (crn === 7 && crm === 8 && op1 === 0 && op2 < 4) {
     // AT S1E1R/W, S1E0R/W

@@ -73,8 +73,11 @@ export class EmuEngine implements Engine, EmuEngineControl {
     c.daif = 0x3c0;
     c.nzcv = 0;
     c.sctlr = 0x30d00800n;
+    c.sctlrN = 0x30d00800;
     c.cpacr = 0n;
     c.tcr = 0n;
+    c.tcrLo = 0;
+    c.tcrHi = 0;
     c.ttbr0 = 0n;
     c.ttbr1 = 0n;
     c.vbar = 0n;

@@ -32,17 +32,13 @@ export interface WalkResult {
   /** Physical address of the 4 KiB page. */
   pa: number;
   perms: number;
+  /** Leaf level (3 = page, 1/2 = block) and the nG bit. */
+  level: number;
+  ng: boolean;
 }
 
-const result: WalkResult = { pa: 0, perms: 0 };
+const result: WalkResult = { pa: 0, perms: 0, level: 3, ng: false };
 const TWO32 = 4294967296;
-
-/** A walk that does not depend on an access: returns the leaf or a fault status code (negative = fsc+1 negated). */
-export interface Translation {
-  pa: number;
-  perms: number;
-  fsc: number; // -1 when OK
-}
 
 /**
  * Walk the tables for (lo, hi). `acc` and `mask` give the access being made:
@@ -53,6 +49,8 @@ export function walk(c: Cpu, lo: number, hi: number, acc: number, mask: number):
   if (t.fsc < 0 && (t.perms & mask) !== 0) {
     result.pa = t.pa;
     result.perms = t.perms;
+    result.level = t.level;
+    result.ng = t.ng;
     return result;
   }
   const fsc = t.fsc < 0 ? FSC_PERMISSION + t.level : t.fsc;
@@ -65,13 +63,14 @@ export function abort(c: Cpu, lo: number, hi: number, acc: number, fsc: number):
   return new GuestFault(c.el === 0 ? EC_DABT_LOW : EC_DABT_CUR, fsc | (acc === ACC_WRITE ? 1 << 6 : 0), far);
 }
 
-const tr = { pa: 0, perms: 0, fsc: -1, level: 0 };
+const tr = { pa: 0, perms: 0, fsc: -1, level: 0, ng: false };
 
 /** Translate without an access check: fills `tr` (fsc = -1 on success; level = leaf level). */
 export function translateVa(c: Cpu, lo: number, hi: number): typeof tr {
   tr.fsc = -1;
   tr.level = 0;
-  const sctlr = Number(c.sctlr & 0xffffffffn);
+  tr.ng = false;
+  const sctlr = c.sctlrN;
   if ((sctlr & 1) === 0) {
     // MMU off: flat, 48-bit PA limit.
     if ((hi >>> 16) !== 0) {
@@ -80,28 +79,26 @@ export function translateVa(c: Cpu, lo: number, hi: number): typeof tr {
     }
     tr.pa = (hi >>> 0) * TWO32 + ((lo & ~0xfff) >>> 0);
     tr.perms = P_R1 | P_W1 | P_X1 | P_R0 | P_W0 | P_X0;
+    tr.level = 1; // flat mapping: treat as a block so TLBI by VA finds it
     return tr;
   }
-  const tcr = c.tcr;
   const upper = (hi & 0x00800000) !== 0;
-  const tsz = Number(upper ? (tcr >> 16n) & 0x3fn : tcr & 0x3fn);
-  const epd = upper ? (tcr >> 23n) & 1n : (tcr >> 7n) & 1n;
-  const tbi = upper ? (tcr >> 38n) & 1n : (tcr >> 37n) & 1n;
+  const tcrLo = c.tcrLo;
+  const tsz = upper ? (tcrLo >>> 16) & 0x3f : tcrLo & 0x3f;
+  const epd = upper ? (tcrLo >>> 23) & 1 : (tcrLo >>> 7) & 1;
+  const tbi = upper ? (c.tcrHi >>> 6) & 1 : (c.tcrHi >>> 5) & 1;
   const inputBits = 64 - Math.min(Math.max(tsz, 16), 39);
   // The bits above the input range must all equal bit 55 (ignoring the top byte with TBI).
-  const topMaskHi = tbi !== 0n ? 0x00ffffff : 0xffffffff;
+  const topMaskHi = tbi !== 0 ? 0x00ffffff : 0xffffffff;
   const hiBitsAbove = inputBits - 32; // number of hi bits inside the input range
   const rangeMask = (topMaskHi & ~((1 << hiBitsAbove) - 1)) >>> 0;
   const want = upper ? rangeMask : 0;
-  if (((hi & rangeMask) >>> 0) !== want || epd !== 0n) {
+  if (((hi & rangeMask) >>> 0) !== want || epd !== 0) {
     tr.fsc = FSC_TRANSLATION;
     return tr;
   }
   const ttbr = upper ? c.ttbr1 : c.ttbr0;
-  let table = Number(ttbr & 0x0000fffffffffffen) & ~0xfff;
-  // Round the table base down to its size alignment is not needed for 4K tables at start level with full 512 entries;
-  // smaller start tables are aligned by software.
-  table = Number(ttbr & 0x0000fffffffffffen);
+  let table = Number(ttbr & 0x0000fffffffffffen);
   const va = (hi & 0xffff) * TWO32 + (lo >>> 0);
   const levels = Math.ceil((inputBits - 12) / 9);
   let level = 4 - levels;
@@ -184,6 +181,7 @@ export function translateVa(c: Cpu, lo: number, hi: number): typeof tr {
     // EL1 can never execute memory writable at EL0.
     if (!pxn && !(perms & P_W0) && !(wxn && perms & P_W1)) perms |= P_X1;
     tr.perms = perms;
+    tr.ng = (dlo & (1 << 11)) !== 0;
     return tr;
   }
 }

@@ -234,6 +234,7 @@ export function writeSysreg(c: Cpu, key: number, v: bigint): void {
   switch (key) {
     case SCTLR_EL1:
       c.sctlr = v & 0xffffffffn;
+      c.sctlrN = Number(c.sctlr) | 0;
       c.flushTlb();
       return;
     case CPACR_EL1:
@@ -241,8 +242,9 @@ export function writeSysreg(c: Cpu, key: number, v: bigint): void {
       c.updateMode();
       return;
     case TTBR0_EL1:
+      // Only non-global entries depend on TTBR0 (the kernel's are global and come from TTBR1).
       c.ttbr0 = v;
-      c.flushTlb();
+      c.flushTlbNonGlobal();
       return;
     case TTBR1_EL1:
       c.ttbr1 = v;
@@ -250,6 +252,8 @@ export function writeSysreg(c: Cpu, key: number, v: bigint): void {
       return;
     case TCR_EL1:
       c.tcr = v;
+      c.tcrLo = Number(v & 0xffffffffn) | 0;
+      c.tcrHi = Number((v >> 32n) & 0xffffffffn) | 0;
       c.flushTlb();
       return;
     case SPSR_EL1:
