@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -415,6 +416,52 @@ static napi_value js_consume_signal(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/*
+ * startKickTimer(tid, signo, intervalMs): handle. A POSIX timer that sends
+ * `signo` to thread `tid` every intervalMs, so a thread blocked in KVM_RUN
+ * comes back to userspace periodically even when nobody kicks it.
+ */
+static napi_value js_start_kick_timer(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t tid = 0, sig = 0;
+  double ms = 0;
+  get_args(env, info, 3, argv);
+  napi_get_value_int32(env, argv[0], &tid);
+  napi_get_value_int32(env, argv[1], &sig);
+  napi_get_value_double(env, argv[2], &ms);
+  if (!(ms > 0 && ms < 3.6e6)) return throw_msg(env, "startKickTimer: interval out of range");
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = sig;
+  sev._sigev_un._tid = tid;
+  timer_t timer;
+  if (timer_create(CLOCK_MONOTONIC, &sev, &timer) < 0) return throw_errno(env, errno, "timer_create");
+  struct itimerspec its;
+  long long ns = (long long)(ms * 1e6);
+  its.it_interval.tv_sec = ns / 1000000000LL;
+  its.it_interval.tv_nsec = ns % 1000000000LL;
+  its.it_value = its.it_interval;
+  if (timer_settime(timer, 0, &its, NULL) < 0) {
+    int e = errno;
+    timer_delete(timer);
+    return throw_errno(env, e, "timer_settime");
+  }
+  napi_value r;
+  napi_create_bigint_int64(env, (int64_t)(intptr_t)timer, &r);
+  return r;
+}
+
+/* stopKickTimer(handle) */
+static napi_value js_stop_kick_timer(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  int64_t h;
+  if (!get_i64(env, argv[0], &h)) return throw_msg(env, "stopKickTimer: bad handle");
+  if (timer_delete((timer_t)(intptr_t)h) < 0) return throw_errno(env, errno, "timer_delete");
+  return NULL;
+}
+
 /* addressOf(view): bigint host address of a buffer's first byte (for structs that embed pointers). */
 static napi_value js_address_of(napi_env env, napi_callback_info info) {
   napi_value argv[1], r;
@@ -486,6 +533,17 @@ static napi_value js_poll_fds(napi_env env, napi_callback_info info) {
   return make_int(env, mask);
 }
 
+/* setns(fd, nstype): move the CALLING THREAD into a namespace (a tap opened next is created there). */
+static napi_value js_setns(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd = -1, type = 0;
+  get_args(env, info, 2, argv);
+  napi_get_value_int32(env, argv[0], &fd);
+  napi_get_value_int32(env, argv[1], &type);
+  if (setns(fd, type) < 0) return throw_errno(env, errno, "setns");
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", 0, js_open, 0, 0, 0, napi_enumerable, 0 },
@@ -503,10 +561,13 @@ static napi_value init(napi_env env, napi_value exports) {
     { "installKickSignal", 0, js_install_kick_signal, 0, 0, 0, napi_enumerable, 0 },
     { "blockSignal", 0, js_block_signal, 0, 0, 0, napi_enumerable, 0 },
     { "consumeSignal", 0, js_consume_signal, 0, 0, 0, napi_enumerable, 0 },
+    { "startKickTimer", 0, js_start_kick_timer, 0, 0, 0, napi_enumerable, 0 },
+    { "stopKickTimer", 0, js_stop_kick_timer, 0, 0, 0, napi_enumerable, 0 },
     { "addressOf", 0, js_address_of, 0, 0, 0, napi_enumerable, 0 },
     { "readFd", 0, js_read_fd, 0, 0, 0, napi_enumerable, 0 },
     { "writeFd", 0, js_write_fd, 0, 0, 0, napi_enumerable, 0 },
     { "pollFds", 0, js_poll_fds, 0, 0, 0, napi_enumerable, 0 },
+    { "setns", 0, js_setns, 0, 0, 0, napi_enumerable, 0 },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

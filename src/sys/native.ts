@@ -36,6 +36,9 @@ export interface NativeSys {
   blockSignal(signo: number): void;
   /** Take a pending blocked signal off the calling thread without waiting; true when one was pending. */
   consumeSignal(signo: number): boolean;
+  /** A POSIX timer sending `signo` to thread `tid` every intervalMs; returns its handle. */
+  startKickTimer(tid: number, signo: number, intervalMs: number): bigint;
+  stopKickTimer(handle: bigint): void;
   /** Host address of a buffer's first byte. Only stable for off-heap buffers (mmap'd or >= 64 bytes). */
   addressOf(view: BufferArg): bigint;
   /** read(2) into view[offset, offset+length): bytes read, or -errno (never throws for I/O errors). */
@@ -44,6 +47,8 @@ export interface NativeSys {
   writeFd(fd: number, view: ArrayBufferView, offset: number, length: number): number;
   /** poll(2) on 1..31 fds for `events`: bitmask of fds with revents, 0 on timeout, -errno on failure. */
   pollFds(fds: Int32Array, events: number, timeoutMs: number): number;
+  /** setns(2) for the calling thread only. */
+  setns(fd: number, nstype: number): void;
 }
 
 export interface SysError extends Error {
@@ -95,5 +100,6 @@ export const EAGAIN = 11;
 export const O_NONBLOCK = 0o4000;
 export const POLLIN = 1;
 export const POLLOUT = 4;
+export const CLONE_NEWNET = 0x40000000;
 /** The signal tsvisor uses to kick a thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
 export const KICK_SIGNAL = SIGUSR2;
