@@ -45,6 +45,8 @@ export function loadWords(memory: GuestMemory, gpa: number, words: ArrayLike<num
 export function runUntil(cpu: Cpu, stopPc: bigint, maxInsns = 1_000_000): number {
   let n = 0;
   for (let steps = 0; steps < maxInsns && cpu.on && !cpu.halted && cpu.pc !== stopPc; steps++) {
+    // Like the engine: pending unmasked interrupts are taken between slices.
+    if (cpu.checkInterrupts()) continue;
     n += runSlice(cpu, 1);
   }
   return n;
