@@ -19,7 +19,8 @@ test('a spinning guest stops when the host link posts a stop and kicks', (t) => 
   memory.writeBytes(0x1000, assemble('.code16\n1: jmp 1b', 0x1000));
   const flag = new Int32Array(new SharedArrayBuffer(8));
   const host = testHost(flag, { kind: 'stopped', reason: 'host asked' });
-  const engine = new KvmEngine({ memory, pio: new Bus('pio'), mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host });
+  // No poll timer: only the kick can end this run.
+  const engine = new KvmEngine({ memory, pio: new Bus('pio'), mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host, pollIntervalMs: 0 });
   try {
     kickLater(flag, engine.kick.tid, engine.kick.signal, 300);
     const t0 = Date.now();
@@ -49,7 +50,7 @@ test('a kick sent while the machine thread is outside KVM_RUN is not lost', (t) 
       return engine!.stats.interruptions > 0 ? { kind: 'stopped', reason: 'kicked' } : undefined;
     },
   };
-  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host });
+  engine = new KvmEngine({ memory, pio, mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host, pollIntervalMs: 0 });
   const dog = kickLater(watchdog, engine.kick.tid, engine.kick.signal, 5000);
   try {
     assert.deepEqual(engine.run(), { kind: 'stopped', reason: 'kicked' });
@@ -86,6 +87,29 @@ test('stopping a 2-vCPU VM ends the AP worker too (AP spinning in guest code)', 
     assert.deepEqual(engine.run(), { kind: 'stopped', reason: 'host' });
     assert.equal(engine.stats.forwardedExits, 1);
     assert.ok(Date.now() - t0 < 10_000);
+  } finally {
+    engine.close();
+  }
+});
+
+test('the poll timer calls host.poll() every pollIntervalMs while the guest spins without exits', (t) => {
+  if (skip) return t.skip(skip);
+  const memory = createMmapMemory([{ gpa: 0, size: 1 << 20 }]);
+  memory.writeBytes(0x1000, assemble('.code16\n1: jmp 1b', 0x1000));
+  let polls = 0;
+  const host = {
+    pending: () => false, // nobody posts anything and nobody kicks
+    poll(): ExitStatus | undefined {
+      return ++polls >= 5 ? { kind: 'stopped', reason: 'fifth poll' } : undefined;
+    },
+  };
+  const engine = new KvmEngine({ memory, pio: new Bus('pio'), mmio: new Bus('mmio'), cpus: 1, bootState: realModeState(0x1000), host, pollIntervalMs: 20 });
+  try {
+    const t0 = Date.now();
+    assert.deepEqual(engine.run(), { kind: 'stopped', reason: 'fifth poll' });
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 70 && ms < 5000, `five polls took ${ms} ms`);
+    assert.equal(engine.stats.exits, 0, 'the guest itself never exited');
   } finally {
     engine.close();
   }

@@ -71,3 +71,23 @@ test('a blocked kick signal stays pending until consumed', () => {
   assert.equal(sys().consumeSignal(SIGUSR2), false);
   assert.equal(sys().gettid(), process.pid, 'the main thread id is the process id');
 });
+
+test('startKickTimer delivers the signal to the thread periodically until stopped', () => {
+  const SIGUSR2 = 12;
+  sys().installKickSignal(SIGUSR2);
+  sys().blockSignal(SIGUSR2);
+  while (sys().consumeSignal(SIGUSR2));
+  const timer = sys().startKickTimer(sys().gettid(), SIGUSR2, 5);
+  try {
+    const until = Date.now() + 2000;
+    while (!sys().consumeSignal(SIGUSR2) && Date.now() < until);
+    assert.ok(Date.now() < until, 'the timer signal arrived');
+  } finally {
+    sys().stopKickTimer(timer);
+  }
+  while (sys().consumeSignal(SIGUSR2));
+  const quiet = Date.now() + 30;
+  while (Date.now() < quiet);
+  assert.equal(sys().consumeSignal(SIGUSR2), false, 'no signal after stopKickTimer');
+  assert.throws(() => sys().startKickTimer(sys().gettid(), SIGUSR2, 0), /interval/);
+});

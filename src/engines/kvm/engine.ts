@@ -47,12 +47,17 @@ export interface KvmEngineOptions {
   pit?: boolean;
   /** Kick signal (default SIGUSR2). */
   signal?: number;
+  /**
+   * A timer kicks vCPU 0 this often, so host.poll() runs at least every
+   * pollIntervalMs even when the guest makes no exits (default 10; 0: no timer).
+   */
+  pollIntervalMs?: number;
 }
 
 export interface KvmStats {
-  /** KVM_RUN returns on vCPU 0 (including interruptions). */
+  /** Guest exits of vCPU 0 (KVM_RUN returns other than kicks). */
   exits: number;
-  /** KVM_RUN returns on vCPU 0 caused by a kick (EINTR). */
+  /** KVM_RUN returns on vCPU 0 caused by a kick or the poll timer (EINTR). */
   interruptions: number;
   /** Exits of vCPUs 1..N-1 handled through the mailbox. */
   forwardedExits: number;
@@ -75,6 +80,7 @@ export class KvmEngine implements Engine {
   private readonly host: EngineHost;
   private readonly signal: number;
   private readonly irqchip: boolean;
+  private readonly pollIntervalMs: number;
   private readonly vcpu0: VcpuRun;
   private aps: ApThreads | undefined;
   private readonly lines = new Map<number, IrqLine>();
@@ -92,6 +98,7 @@ export class KvmEngine implements Engine {
     this.host = opts.host;
     this.signal = opts.signal ?? KICK_SIGNAL;
     this.irqchip = opts.irqchip !== false;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 10;
     this.vm = new KvmVm({ irqchip: this.irqchip, pit: opts.pit });
     try {
       const max = Math.min(KVM_MAX_CPUS, this.vm.maxVcpus());
@@ -162,11 +169,13 @@ export class KvmEngine implements Engine {
     if (this.running) throw new KvmError('run() is already active');
     this.running = true;
     this.aps?.go();
+    const timer = this.pollIntervalMs > 0 ? sys().startKickTimer(this.kick.tid, this.signal, this.pollIntervalMs) : undefined;
     try {
       return this.loop();
     } catch (e) {
       return { kind: 'error', message: `kvm engine: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
     } finally {
+      if (timer !== undefined) sys().stopKickTimer(timer);
       this.aps?.stop();
       this.running = false;
     }
@@ -193,7 +202,7 @@ export class KvmEngine implements Engine {
         if (s !== undefined) return s;
       }
       const reason = v.enter();
-      stats.exits++;
+      if (reason !== RUN_INTERRUPTED) stats.exits++;
       switch (reason) {
         case K.KVM_EXIT_IO: {
           const size = run.getUint8(R.io_size);
