@@ -81,6 +81,7 @@ export class KvmEngine implements Engine {
   private readonly signal: number;
   private readonly irqchip: boolean;
   private readonly pollIntervalMs: number;
+  private timer: bigint | undefined;
   private readonly vcpu0: VcpuRun;
   private aps: ApThreads | undefined;
   private readonly lines = new Map<number, IrqLine>();
@@ -169,13 +170,13 @@ export class KvmEngine implements Engine {
     if (this.running) throw new KvmError('run() is already active');
     this.running = true;
     this.aps?.go();
-    const timer = this.pollIntervalMs > 0 ? sys().startKickTimer(this.kick.tid, this.signal, this.pollIntervalMs) : undefined;
+    if (this.pollIntervalMs > 0) this.timer = sys().startKickTimer(this.kick.tid, this.signal, this.pollIntervalMs);
     try {
       return this.loop();
     } catch (e) {
       return { kind: 'error', message: `kvm engine: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
     } finally {
-      if (timer !== undefined) sys().stopKickTimer(timer);
+      this.stopTimer();
       this.aps?.stop();
       this.running = false;
     }
@@ -240,8 +241,14 @@ export class KvmEngine implements Engine {
     }
   }
 
+  private stopTimer(): void {
+    if (this.timer !== undefined) sys().stopKickTimer(this.timer);
+    this.timer = undefined;
+  }
+
   /** Release the VM's file descriptors (after run() has returned). */
   close(): void {
+    this.stopTimer();
     this.aps?.terminate();
     for (const fd of this.vcpuFds.splice(0)) {
       try {
