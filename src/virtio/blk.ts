@@ -1,0 +1,285 @@
+/**
+ * virtio-blk (virtio 1.2 §5.2) over a BlockBackend.
+ *
+ * One request queue. A request is: a 16-byte readable header {type u32,
+ * reserved u32, sector u64}, data segments, and a final writable status byte.
+ * IN reads straight into the guest's writable segments, OUT writes straight
+ * from its readable ones (zero copy unless the backend bounces for O_DIRECT).
+ * FLUSH is fdatasync. GET_ID returns the user's serial (20 bytes, NUL
+ * padded). DISCARD and WRITE_ZEROES take 16-byte segments {sector u64,
+ * num_sectors u32, flags u32}; their limits are in config space.
+ *
+ * Errors: a request past the end of the disk, a length that is not a whole
+ * number of sectors, a write to a read-only disk, a host I/O error -> IOERR;
+ * an unknown type or a feature that was not negotiated -> UNSUPP. A chain
+ * too short to hold a header and a status byte cannot be answered: the device
+ * needs reset.
+ */
+import type { BlockBackend } from '../backends/block-file.js';
+import { BlockIoError } from '../backends/block-file.js';
+import { ConfigSpace, VIRTIO_ID_BLOCK, guard, type VirtioDevice, type VirtioDeviceContext } from './device.js';
+import { DescChain, VirtqueueError } from './queue.js';
+
+export const VIRTIO_BLK_F_SIZE_MAX = 1n << 1n;
+export const VIRTIO_BLK_F_SEG_MAX = 1n << 2n;
+export const VIRTIO_BLK_F_RO = 1n << 5n;
+export const VIRTIO_BLK_F_BLK_SIZE = 1n << 6n;
+export const VIRTIO_BLK_F_FLUSH = 1n << 9n;
+export const VIRTIO_BLK_F_DISCARD = 1n << 13n;
+export const VIRTIO_BLK_F_WRITE_ZEROES = 1n << 14n;
+
+export const VIRTIO_BLK_T_IN = 0;
+export const VIRTIO_BLK_T_OUT = 1;
+export const VIRTIO_BLK_T_FLUSH = 4;
+export const VIRTIO_BLK_T_GET_ID = 8;
+export const VIRTIO_BLK_T_DISCARD = 11;
+export const VIRTIO_BLK_T_WRITE_ZEROES = 13;
+
+export const VIRTIO_BLK_S_OK = 0;
+export const VIRTIO_BLK_S_IOERR = 1;
+export const VIRTIO_BLK_S_UNSUPP = 2;
+
+export const VIRTIO_BLK_ID_BYTES = 20;
+export const SECTOR = 512;
+
+export interface VirtioBlkOptions {
+  /** Serial returned by GET_ID (at most 20 bytes of UTF-8). */
+  serial?: string;
+  queueSize?: number;
+  /** Max data segments per request (config seg_max). */
+  segMax?: number;
+  /** Max bytes per segment (config size_max). */
+  sizeMax?: number;
+  maxDiscardSectors?: number;
+  maxDiscardSeg?: number;
+}
+
+export interface BlkStats {
+  requests: number;
+  readBytes: number;
+  writeBytes: number;
+  flushes: number;
+  errors: number;
+}
+
+const CONFIG_SIZE = 60;
+
+export class VirtioBlk implements VirtioDevice {
+  readonly name = 'virtio-blk';
+  readonly deviceType = VIRTIO_ID_BLOCK;
+  readonly features: bigint;
+  readonly queueSizes: number[];
+  readonly configSize = CONFIG_SIZE;
+  readonly capacity: number;
+  readonly stats: BlkStats = { requests: 0, readBytes: 0, writeBytes: 0, flushes: 0, errors: 0 };
+  private readonly config = new ConfigSpace(CONFIG_SIZE);
+  private readonly serial = new Uint8Array(VIRTIO_BLK_ID_BYTES);
+  private readonly chain = new DescChain();
+  private readonly hdr = new Uint8Array(16);
+  private readonly hdrView = new DataView(this.hdr.buffer);
+  private readonly seg = new Uint8Array(16);
+  private readonly segView = new DataView(this.seg.buffer);
+  private readonly status = new Uint8Array(1);
+  private readonly segMax: number;
+  private readonly maxDiscardSectors: number;
+  private readonly maxDiscardSeg: number;
+  private ctx: VirtioDeviceContext | undefined;
+  private negotiated = 0n;
+
+  constructor(
+    readonly backend: BlockBackend,
+    opts: VirtioBlkOptions = {},
+  ) {
+    const qsize = opts.queueSize ?? 256;
+    this.queueSizes = [qsize];
+    this.segMax = opts.segMax ?? qsize - 2;
+    this.maxDiscardSectors = opts.maxDiscardSectors ?? 0x3fffff;
+    this.maxDiscardSeg = opts.maxDiscardSeg ?? 32;
+    this.capacity = Math.floor(backend.size / SECTOR);
+    let f = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_SIZE_MAX;
+    if (backend.readOnly) f |= VIRTIO_BLK_F_RO;
+    else f |= VIRTIO_BLK_F_DISCARD | VIRTIO_BLK_F_WRITE_ZEROES;
+    this.features = f;
+    const c = this.config.view;
+    c.setBigUint64(0, BigInt(this.capacity), true);
+    c.setUint32(8, opts.sizeMax ?? 1 << 20, true); // size_max
+    c.setUint32(12, this.segMax, true); // seg_max
+    c.setUint32(20, SECTOR, true); // blk_size
+    c.setUint32(36, this.maxDiscardSectors, true);
+    c.setUint32(40, this.maxDiscardSeg, true);
+    c.setUint32(44, 1, true); // discard_sector_alignment
+    c.setUint32(48, this.maxDiscardSectors, true); // max_write_zeroes_sectors
+    c.setUint32(52, this.maxDiscardSeg, true); // max_write_zeroes_seg
+    c.setUint8(56, 0); // write_zeroes_may_unmap
+    if (opts.serial !== undefined) {
+      const b = new TextEncoder().encode(opts.serial);
+      this.serial.set(b.subarray(0, VIRTIO_BLK_ID_BYTES));
+    }
+  }
+
+  readConfig(offset: number, size: number): number {
+    return this.config.read(offset, size);
+  }
+  writeConfig(): void {
+    // Only `writeback` is writable, and only with CONFIG_WCE, which we do not offer.
+  }
+
+  activate(ctx: VirtioDeviceContext): void {
+    this.ctx = ctx;
+    this.negotiated = ctx.features;
+  }
+
+  reset(): void {
+    this.ctx = undefined;
+    this.negotiated = 0n;
+  }
+
+  close(): void {
+    this.backend.close();
+  }
+
+  queueNotify(q: number): void {
+    const ctx = this.ctx;
+    if (ctx === undefined || q !== 0) return;
+    const queue = ctx.queues[0]!;
+    let done = 0;
+    guard(ctx, () => {
+      while (queue.pop(this.chain)) {
+        const written = this.handle(ctx, this.chain);
+        queue.push(this.chain.head, written);
+        done++;
+      }
+    });
+    if (done > 0) ctx.signalUsed(0);
+  }
+
+  /** Handle one request; returns the bytes written into the chain (used.len). */
+  private handle(ctx: VirtioDeviceContext, chain: DescChain): number {
+    const mem = ctx.memory;
+    this.stats.requests++;
+    if (chain.readBytes < 16 || chain.writeBytes < 1) {
+      throw new VirtqueueError(`virtio-blk: request without header or status byte (${chain.readBytes} readable, ${chain.writeBytes} writable)`);
+    }
+    chain.read(mem, 0, this.hdr);
+    const type = this.hdrView.getUint32(0, true);
+    const sectorLo = this.hdrView.getUint32(8, true);
+    const sectorHi = this.hdrView.getUint32(12, true);
+    // Sectors beyond 2^53/512 cannot be on any disk: make them an out-of-range sector.
+    const sector = sectorHi >= 0x200000 / SECTOR ? Number.MAX_SAFE_INTEGER : sectorHi * 4294967296 + sectorLo;
+    const dataIn = chain.writeBytes - 1;
+    let status = VIRTIO_BLK_S_OK;
+    let written = 0;
+    try {
+      switch (type) {
+        case VIRTIO_BLK_T_IN:
+          status = this.doIn(ctx, chain, sector, dataIn);
+          if (status === VIRTIO_BLK_S_OK) written = dataIn;
+          break;
+        case VIRTIO_BLK_T_OUT:
+          status = this.doOut(ctx, chain, sector);
+          break;
+        case VIRTIO_BLK_T_FLUSH:
+          if ((this.negotiated & VIRTIO_BLK_F_FLUSH) === 0n) status = VIRTIO_BLK_S_UNSUPP;
+          else {
+            this.backend.flush();
+            this.stats.flushes++;
+          }
+          break;
+        case VIRTIO_BLK_T_GET_ID: {
+          const n = Math.min(VIRTIO_BLK_ID_BYTES, dataIn);
+          chain.write(mem, 0, this.serial.subarray(0, n));
+          written = n;
+          break;
+        }
+        case VIRTIO_BLK_T_DISCARD:
+        case VIRTIO_BLK_T_WRITE_ZEROES:
+          status = this.doRanges(ctx, chain, type);
+          break;
+        default:
+          status = VIRTIO_BLK_S_UNSUPP;
+      }
+    } catch (e) {
+      if (!(e instanceof BlockIoError)) throw e;
+      status = VIRTIO_BLK_S_IOERR;
+      written = 0;
+    }
+    if (status !== VIRTIO_BLK_S_OK) this.stats.errors++;
+    this.status[0] = status;
+    chain.write(mem, dataIn, this.status);
+    return written + 1;
+  }
+
+  private inRange(sector: number, bytes: number): boolean {
+    return bytes % SECTOR === 0 && sector <= this.capacity && bytes / SECTOR <= this.capacity - sector;
+  }
+
+  private doIn(ctx: VirtioDeviceContext, chain: DescChain, sector: number, len: number): number {
+    if (!this.inRange(sector, len)) return VIRTIO_BLK_S_IOERR;
+    const mem = ctx.memory;
+    let pos = sector * SECTOR;
+    let left = len;
+    const end = chain.nRead + chain.nWrite;
+    for (let i = chain.nRead; i < end && left > 0; i++) {
+      const n = Math.min(chain.len[i]!, left);
+      this.backend.read(mem.slice(chain.addr[i]!, n), pos);
+      pos += n;
+      left -= n;
+    }
+    this.stats.readBytes += len;
+    return VIRTIO_BLK_S_OK;
+  }
+
+  private doOut(ctx: VirtioDeviceContext, chain: DescChain, sector: number): number {
+    const len = chain.readBytes - 16;
+    if (this.backend.readOnly) return VIRTIO_BLK_S_IOERR;
+    if (!this.inRange(sector, len)) return VIRTIO_BLK_S_IOERR;
+    const mem = ctx.memory;
+    let pos = sector * SECTOR;
+    let skip = 16;
+    for (let i = 0; i < chain.nRead; i++) {
+      let a = chain.addr[i]!;
+      let l = chain.len[i]!;
+      if (skip > 0) {
+        const s = Math.min(skip, l);
+        a += s;
+        l -= s;
+        skip -= s;
+      }
+      if (l === 0) continue;
+      this.backend.write(mem.slice(a, l), pos);
+      pos += l;
+    }
+    this.stats.writeBytes += len;
+    return VIRTIO_BLK_S_OK;
+  }
+
+  private doRanges(ctx: VirtioDeviceContext, chain: DescChain, type: number): number {
+    const feature = type === VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES;
+    if ((this.negotiated & feature) === 0n) return VIRTIO_BLK_S_UNSUPP;
+    if (this.backend.readOnly) return VIRTIO_BLK_S_IOERR;
+    const payload = chain.readBytes - 16;
+    if (payload === 0 || payload % 16 !== 0) return VIRTIO_BLK_S_IOERR;
+    const n = payload / 16;
+    if (n > this.maxDiscardSeg) return VIRTIO_BLK_S_IOERR;
+    // Validate every range before touching the disk.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < n; i++) {
+        chain.read(ctx.memory, 16 + 16 * i, this.seg);
+        const lo = this.segView.getUint32(0, true);
+        const hi = this.segView.getUint32(4, true);
+        const num = this.segView.getUint32(8, true);
+        const flags = this.segView.getUint32(12, true);
+        const sector = hi >= 0x200000 / SECTOR ? Number.MAX_SAFE_INTEGER : hi * 4294967296 + lo;
+        if (pass === 0) {
+          if (num > this.maxDiscardSectors || !this.inRange(sector, num * SECTOR)) return VIRTIO_BLK_S_IOERR;
+          if ((flags & ~1) !== 0) return VIRTIO_BLK_S_UNSUPP;
+          if (type === VIRTIO_BLK_T_DISCARD && flags !== 0) return VIRTIO_BLK_S_UNSUPP;
+          continue;
+        }
+        if (type === VIRTIO_BLK_T_DISCARD) this.backend.discard(sector * SECTOR, num * SECTOR);
+        else this.backend.writeZeroes(sector * SECTOR, num * SECTOR);
+      }
+    }
+    return VIRTIO_BLK_S_OK;
+  }
+}
