@@ -16,7 +16,6 @@ import type { ExitStatus } from '../../vmm/engine.js';
 const d = workerData as M.VcpuWorkerData;
 const ctl = new Int32Array(d.control);
 const mb = new Int32Array(d.mailbox);
-const mbView = new DataView(d.mailbox);
 const mbBytes = new Uint8Array(d.mailbox);
 
 prepareVcpuThread(d.signo);
