@@ -1,0 +1,42 @@
+/**
+ * Boot time of Debian's arm64 kernel + the busybox initramfs from process start
+ * to the /init marker line, tsvisor's emu engine vs qemu-system-aarch64 -M virt
+ * -cpu cortex-a57 -accel tcg, same kernel, initrd and command line, rounds
+ * alternating so host noise hits both alike.
+ *
+ * usage: npm run build && node --import tsx bench/emu-boot.ts [rounds=3] [--nomodules]
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { findGuest, BOOT_MARKER } from '../guest/assets.js';
+import { qemuArm64Args, QEMU_ARM64 } from '../guest/qemu.js';
+import { fmt, summarize, timeToMarker } from './lib/stats.js';
+
+const args = process.argv.slice(2);
+const ROUNDS = Number(args.find((a) => /^\d+$/.test(a)) ?? 3);
+const extra = args.includes('--nomodules') ? 'tsvisor.nomodules=1' : '';
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = `${root}bin/tsvisor.js`;
+
+const g = findGuest('arm64');
+if (!g) throw new Error('arm64 guest not set up: npm run setup');
+if (!existsSync(`${root}dist/src/cli/main.js`)) throw new Error('build first: npm run build');
+const append = [g.cmdlineDefaults, extra].filter(Boolean).join(' ');
+
+const ts: number[] = [];
+const qm: number[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  const q = await timeToMarker(QEMU_ARM64, qemuArm64Args(g, { append: extra || undefined, memory: 512 }), BOOT_MARKER, 120_000);
+  if (q.seconds === undefined) throw new Error(`qemu did not reach the marker:\n${q.output.slice(-2000)}`);
+  qm.push(q.seconds);
+  const t = await timeToMarker(process.execPath, [cli, 'run', '--accel', 'emu', '--memory', '512M', '--kernel', g.kernel, '--initrd', g.initrd, '--append', append], BOOT_MARKER, 600_000);
+  if (t.seconds === undefined) throw new Error(`tsvisor did not reach the marker:\n${t.output.slice(-2000)}`);
+  ts.push(t.seconds);
+  process.stderr.write(`round ${i + 1}: qemu ${q.seconds.toFixed(2)} s, tsvisor ${t.seconds.toFixed(2)} s\n`);
+}
+const T = summarize(ts);
+const Q = summarize(qm);
+console.log(`arm64 boot to ${BOOT_MARKER} (${g.kernelPackage} ${g.version}, append "${append}"), ${ROUNDS} rounds, min / median / max:`);
+console.log(`  qemu-system-aarch64 -accel tcg (cortex-a57): ${fmt(Q, 's')}`);
+console.log(`  tsvisor --accel emu:                         ${fmt(T, 's')}`);
+console.log(`  ratio tsvisor / qemu (median): ${(T.median / Q.median).toFixed(1)}x`);
