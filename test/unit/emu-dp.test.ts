@@ -75,6 +75,8 @@ test('logical immediates, shifts by 0/63, bitfield aliases', { skip }, () => {
     extr x16, x4, xzr, #60
     mov x17, #0x1234
     bfxil x17, x4, #0, #4
+    orr w18, w4, #0xc
+    eor w19, w4, #0xc
   `);
   assert.equal(x(m, 1), 0x5500550055005500n);
   assert.equal(x(m, 2), 0xf0f0f0f0n);
@@ -92,6 +94,8 @@ test('logical immediates, shifts by 0/63, bitfield aliases', { skip }, () => {
   assert.equal(x(m, 15), 0xaaaaaaaaaaaaaaaan);
   assert.equal(x(m, 16), M64 - 15n);
   assert.equal(x(m, 17), 0x123fn);
+  assert.equal(x(m, 18), 0xffffffffn, '32-bit ORR (immediate) clears the upper half');
+  assert.equal(x(m, 19), 0xfffffff3n);
 });
 
 test('conditional select/compare', { skip }, () => {

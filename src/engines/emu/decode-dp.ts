@@ -99,7 +99,7 @@ export function decodeDpImm(insn: number): H | undefined {
       const ih = sf ? bigHi(m.wmask) : 0;
       const n = rz(rn);
       const d = opc === 3 ? wr(rd) : rsp(rd);
-      return logical(opc, sf, d, (c) => c.xl[n]!, (c) => c.xh[n]!, il, ih);
+      return logical(opc, sf, d, (c) => c.xl[n]!, sf ? (c) => c.xh[n]! : () => 0, il, ih);
     }
     case 5: {
       // Move wide

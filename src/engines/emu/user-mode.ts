@@ -13,6 +13,7 @@ import type { Cpu } from './cpu.js';
 
 export interface UserRunResult {
   stdout: string;
+  stdoutBytes: Uint8Array;
   exitCode: number;
   instructions: number;
   /** Set when the program died from an unhandled exception (ESR/ELR). */
@@ -257,8 +258,9 @@ export function runUserElf(elf: Uint8Array, argv: string[] = ['prog'], maxInsns 
   c.daif = 0;
   let n = 0;
   while (c.on && n < maxInsns) n += runSlice(c, 100000);
-  const stdout = new TextDecoder().decode(Uint8Array.from(p.out));
-  const res: UserRunResult = { stdout, exitCode: p.exitCode ?? -1, instructions: n };
+  const stdoutBytes = Uint8Array.from(p.out);
+  const stdout = new TextDecoder().decode(stdoutBytes);
+  const res: UserRunResult = { stdout, stdoutBytes, exitCode: p.exitCode ?? -1, instructions: n };
   if (p.exitCode === undefined) {
     res.crash = `esr=0x${c.esr.toString(16)} elr=0x${c.elr.toString(16)} far=0x${c.far.toString(16)} pc=0x${c.pc.toString(16)}`;
   }
