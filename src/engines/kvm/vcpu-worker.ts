@@ -11,6 +11,7 @@ import * as K from '../../sys/kvm-abi.js';
 import * as M from './mailbox.js';
 import { VcpuRun, RUN_INTERRUPTED, prepareVcpuThread, describeFatalExit } from './vcpu.js';
 import { systemEventStatus } from './status.js';
+import { describeVcpu } from './regs.js';
 import type { ExitStatus } from '../../vmm/engine.js';
 
 const d = workerData as M.VcpuWorkerData;
@@ -110,7 +111,7 @@ function loop(): void {
       case K.KVM_EXIT_INTR:
         break;
       default:
-        fatal({ kind: 'error', message: describeFatalExit(v, reason, d.index) });
+        fatal({ kind: 'error', message: `${describeFatalExit(v, reason, d.index)}; ${describeVcpu(v.fd)}` });
         return;
     }
   }
