@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { execFpSimd } from '../../src/engines/emu/fpsimd/index.js';
+import { execFpSimd, fpsimdFeatures } from '../../src/engines/emu/fpsimd/index.js';
 import { makeCtx } from './emu-fpsimd-ctx.js';
 
 interface Row { asm: string; insn: number; in: string; out: string }
@@ -43,6 +43,8 @@ function runCase(r: Row): string | null {
   if (got.readUInt32LE(92) !== exp.readUInt32LE(92)) parts.push(`nzcv got ${got.readUInt32LE(92).toString(16)} exp ${exp.readUInt32LE(92).toString(16)}`);
   return parts.join('; ');
 }
+
+fpsimdFeatures.crypto = true; // qemu's cortex-a57 has the Cryptographic Extension
 
 test(`FP/SIMD matches qemu-aarch64 on ${rows.length} recorded cases`, () => {
   const failures: string[] = [];

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFpSimd } from '../../src/engines/emu/fpsimd/index.js';
+import { execFpSimd, fpsimdFeatures } from '../../src/engines/emu/fpsimd/index.js';
 import { makeCtx, setV, getV, type FakeCtx } from './emu-fpsimd-ctx.js';
 
 const f64 = new Float64Array(1), u64 = new Uint32Array(f64.buffer);
@@ -246,11 +246,16 @@ test('string-function idioms: CMEQ, UMAXP, ADDV', () => {
   assert.deepEqual(getV(ctx, 0), [14, 0, 0, 0]);
 });
 
-test('absent optional extensions are UNDEF (FP16, dot product, crypto, RDM, JSCVT)', () => {
+test('absent optional extensions are UNDEF (FP16, dot product, crypto unless enabled, RDM, JSCVT)', () => {
   const ctx = makeCtx();
+  const saved = fpsimdFeatures.crypto;
+  fpsimdFeatures.crypto = false;
   for (const insn of [0x1ee22820 /* fadd h0 */, 0x4e829420 /* sdot */, 0x4e284820 /* aese */, 0x5e024020 /* sha256h */,
     0x6e828420 /* sqrdmlah */, 0x1e7e0020 /* fjcvtzs */]) {
     assert.equal(execFpSimd(ctx, insn), false, insn.toString(16));
   }
   assert.equal(execFpSimd(ctx, 0x0e22d420), true, 'fadd v0.2s is allocated');
+  fpsimdFeatures.crypto = true;
+  assert.equal(execFpSimd(ctx, 0x4e284820), true, 'aese once crypto is enabled');
+  fpsimdFeatures.crypto = saved;
 });

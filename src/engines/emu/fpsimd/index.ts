@@ -5,8 +5,9 @@
  * Floating-Point and Advanced SIMD" group (op0 = x111) or the Advanced SIMD
  * load/store multiple/single structure groups, and returns false for
  * encodings that are unallocated or belong to absent optional features (FP16
- * arithmetic, dot product, RDM, FCMA, JSCVT, BF16, crypto): the core then
- * raises UNDEF. The core does the FPEN trap check and LDR/STR/LDP/STP (SIMD&FP).
+ * arithmetic, dot product, RDM, FCMA, JSCVT, BF16; crypto unless
+ * fpsimdFeatures.crypto): the core then raises UNDEF. The core does the FPEN
+ * trap check and LDR/STR/LDP/STP (SIMD&FP).
  */
 import type { FpSimdContext } from '../fpsimd-context.js';
 import { views } from './views.js';
@@ -18,6 +19,14 @@ import { threeSameFp, twoMiscFp, isFpMisc, acrossFp, scalarPairwiseFp, shiftImmF
 import { byElement } from './by-element.js';
 import { copyGroup, scalarCopy, modifiedImm, permute, extract, tableLookup } from './perm.js';
 import { ldstMultiple, ldstSingle } from './ldst.js';
+import { aes, sha3reg, sha2reg, pmull64 } from './crypto.js';
+
+/**
+ * Optional features. crypto (AES, SHA1, SHA256, PMULL 64-bit) is off by default,
+ * matching ID registers that report it absent; a core that advertises
+ * ID_AA64ISAR0_EL1.AES = 2, SHA1 = 1, SHA2 = 1 sets it to true.
+ */
+export const fpsimdFeatures = { crypto: false };
 
 export function execFpSimd(ctx: FpSimdContext, insn: number): boolean {
   insn >>>= 0;
@@ -41,9 +50,17 @@ function vector01110(ctx: FpSimdContext, vw: VW, insn: number): boolean {
   const b10 = (insn >>> 10) & 1, b11 = (insn >>> 11) & 1;
   if ((insn >>> 21) & 1) {
     if (b10) return ((insn >>> 11) & 31) >= 24 ? threeSameFp(ctx, vw, insn, false) : threeSameInt(ctx, vw, insn, false);
-    if (!b11) return threeDiff(ctx, vw, insn, false);
+    if (!b11) {
+      if ((insn & 0xbfe0fc00) === 0x0ee0e000) { // PMULL/PMULL2 .1Q
+        if (!fpsimdFeatures.crypto) return false;
+        pmull64(vw, insn);
+        return true;
+      }
+      return threeDiff(ctx, vw, insn, false);
+    }
     const sel = (insn >>> 17) & 15;
     const U = (insn >>> 29) & 1, opc = (insn >>> 12) & 31, a = (insn >>> 23) & 1;
+    if (sel === 4 && (insn & 0xff000000) === 0x4e000000) return fpsimdFeatures.crypto && aes(vw, insn);
     if (sel === 0) {
       if (isFpMisc(opc, a)) return twoMiscFp(ctx, vw, insn, false);
       if (isIntMisc(U, opc)) return twoMiscInt(ctx, vw, insn, false);
@@ -82,9 +99,11 @@ function scalar11110(ctx: FpSimdContext, vw: VW, insn: number): boolean {
       return false;
     }
     if (sel === 8) return U ? scalarPairwiseFp(ctx, vw, insn) : scalarPairwiseInt(vw, insn);
+    if (sel === 4 && (insn & 0xff000000) === 0x5e000000) return fpsimdFeatures.crypto && sha2reg(vw, insn);
     return false;
   }
   if (b10 && ((insn >>> 22) & 3) === 0 && ((insn >>> 15) & 1) === 0) return scalarCopy(vw, insn);
+  if ((insn & 0xff208c00) === 0x5e000000) return fpsimdFeatures.crypto && sha3reg(vw, insn);
   return false;
 }
 
