@@ -4,7 +4,7 @@
  * maps to an exit code with exitCodeFor (0 for a guest poweroff).
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, parseAccelFlag, type MachineOptions } from '../vmm/config.js';
+import { ConfigError, parseAccelFlag, parseDiskFlag, type MachineOptions } from '../vmm/config.js';
 import { exitCodeFor, type ExitStatus } from '../vmm/engine.js';
 import { Machine } from '../vmm/machine.js';
 import { hardwareKvm } from '../vmm/host-facts.js';
@@ -26,6 +26,14 @@ tsvisor run [options]
   --cpus N             number of vCPUs (default 1)
   --accel ENGINE       kvm | emu | auto (default auto: hardware KVM if the host has it,
                        else the emulator); engine options follow commas: emu,jit=off
+  --disk PATH[,ro][,id=SERIAL][,direct]
+                       a virtio-blk disk on a raw image (repeatable: vda, vdb, ...);
+                       ro = read-only, id = serial for /dev/disk/by-id, direct = O_DIRECT
+  --rng                a virtio-rng device (guest /dev/hwrng) fed from the host's random source
+  --console serial|virtio
+                       virtio: add a virtio-console (guest hvc0); console input goes to it once
+                       the guest driver is up (use --append "... console=hvc0")
+  --virtio-console     same as --console virtio
   -h, --help           this help
 
 Console: the terminal is in raw mode while attached; Ctrl-A X quits, Ctrl-A H helps.
@@ -81,6 +89,10 @@ export function parseRunArgs(argv: string[]): MachineOptions & { help: boolean }
       memory: { type: 'string', short: 'm' },
       cpus: { type: 'string', short: 'c' },
       accel: { type: 'string' },
+      disk: { type: 'string', multiple: true },
+      rng: { type: 'boolean' },
+      console: { type: 'string' },
+      'virtio-console': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -91,7 +103,14 @@ export function parseRunArgs(argv: string[]): MachineOptions & { help: boolean }
     cpus = Number(values.cpus);
   }
   const accel = values.accel !== undefined ? parseAccelFlag(values.accel) : undefined;
+  const consoleKind = values['virtio-console'] ? 'virtio' : values.console;
+  if (consoleKind !== undefined && consoleKind !== 'serial' && consoleKind !== 'virtio') {
+    throw new UsageError(`--console takes serial or virtio, not "${consoleKind}"`);
+  }
   return {
+    disks: values.disk?.map(parseDiskFlag),
+    rng: values.rng,
+    console: consoleKind,
     kernel: values.kernel ?? '',
     initrd: values.initrd,
     append: values.append,

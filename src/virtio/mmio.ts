@@ -90,16 +90,24 @@ export class VirtioMmio implements BusDevice {
   private active = false;
   private deferredNotify = 0n;
   private ctx: VirtioDeviceContext | undefined;
+  private memoryRef: GuestMemory | (() => GuestMemory);
   readonly offered: bigint;
+
+  private get memory(): GuestMemory {
+    const m = this.memoryRef;
+    return typeof m === 'function' ? m() : m;
+  }
 
   constructor(
     readonly device: VirtioDevice,
     private readonly irq: IrqLine,
-    private readonly memory: GuestMemory,
+    /** Guest memory, or a getter for it (the board may create memory after its devices). */
+    memory: GuestMemory | (() => GuestMemory),
     /** Called with a one-line reason when the device needs reset (default: nothing). */
     private readonly log?: (msg: string) => void,
   ) {
     this.name = `virtio-mmio(${device.name})`;
+    this.memoryRef = memory;
     this.offered = device.features | VIRTIO_TRANSPORT_FEATURES;
     this.queues = device.queueSizes.map((n, i) => new Virtqueue(i, n));
   }

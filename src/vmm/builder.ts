@@ -15,6 +15,7 @@ import { buildX86Board } from '../boards/x86/board.js';
 import { KvmEngine, createMmapMemory, probeKvm, x86RamLayout } from '../engines/kvm/index.js';
 import { ImageError } from '../boards/arm-virt/image.js';
 import { X86LoadError } from '../boards/x86/errors.js';
+import { buildVirtioDevices, VirtioSetupError } from '../virtio/setup.js';
 
 /** A problem with the user's inputs found while building (bad kernel file, no /dev/kvm...): one line for the user. */
 export class BuildError extends Error {
@@ -45,12 +46,13 @@ export function buildMachine(cfg: MachineConfig, host: HostLinkWorker): BuiltMac
   try {
     return cfg.accel === 'emu' ? buildEmu(cfg, host, kernel, initrd) : buildKvm(cfg, host, kernel, initrd);
   } catch (e) {
-    if (e instanceof ImageError || e instanceof X86LoadError) throw new BuildError(e.message);
+    if (e instanceof ImageError || e instanceof X86LoadError || e instanceof VirtioSetupError) throw new BuildError(e.message);
     throw e;
   }
 }
 
 function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): BuiltMachine {
+  const virtio = buildVirtioDevices(cfg, host.consoleOutput);
   const board = buildArmVirt({
     memorySize: cfg.memoryBytes,
     cpus: cfg.cpus,
@@ -58,8 +60,9 @@ function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, 
     initrd,
     cmdline: cfg.cmdline,
     consoleSink: host.consoleOutput,
+    virtio: virtio.mmioFactories(() => board.memory),
   });
-  host.consoleInput = (bytes) => board.uart.receive(bytes);
+  host.consoleInput = virtio.consoleInput((bytes) => board.uart.receive(bytes));
   const engine = new EmuEngine({
     memory: board.memory,
     mmio: board.mmio,
@@ -71,7 +74,7 @@ function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, 
     ...(cfg.accelOptions.jit !== undefined ? { jit: cfg.accelOptions.jit === 'on' } : {}),
   });
   board.attach(engine);
-  return { engine };
+  return { engine, dispose: () => virtio.close() };
 }
 
 function buildKvm(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): BuiltMachine {

@@ -24,6 +24,23 @@ export interface MachineOptions {
   accel?: Accel | 'auto';
   /** Engine options, as in `--accel emu,jit=off`. */
   accelOptions?: Record<string, string>;
+  /** virtio-blk disks (raw images), in order: /dev/vda, /dev/vdb, ... */
+  disks?: DiskOptions[];
+  /** Add a virtio-rng device fed from the host's random source. */
+  rng?: boolean;
+  /** "serial" (default): console input goes to the UART. "virtio": also add a virtio-console (hvc0) and send console input to it once the guest's driver is up. */
+  console?: ConsoleKind;
+}
+
+export type ConsoleKind = 'serial' | 'virtio';
+
+export interface DiskOptions {
+  path: string;
+  readOnly?: boolean;
+  /** Serial returned by VIRTIO_BLK_T_GET_ID (at most 20 bytes). */
+  serial?: string;
+  /** Open the image with O_DIRECT. */
+  direct?: boolean;
 }
 
 export interface MachineConfig {
@@ -35,6 +52,9 @@ export interface MachineConfig {
   memoryBytes: number;
   cpus: number;
   accelOptions: Record<string, string>;
+  disks: DiskOptions[];
+  rng: boolean;
+  console: ConsoleKind;
 }
 
 export class ConfigError extends Error {
@@ -131,7 +151,51 @@ export function resolveConfig(opts: MachineOptions, host: HostFacts): MachineCon
     if (accel === 'emu' && k === 'jit' && (v === 'on' || v === 'off')) continue;
     throw new ConfigError(`unknown option "${k}=${v}" for the ${accel} engine`);
   }
-  return { accel, arch, kernel: opts.kernel, initrd: opts.initrd, cmdline, memoryBytes, cpus, accelOptions };
+  const { disks, rng, console } = resolveVirtio(opts);
+  return { accel, arch, kernel: opts.kernel, initrd: opts.initrd, cmdline, memoryBytes, cpus, accelOptions, disks, rng, console };
+}
+
+function resolveVirtio(opts: MachineOptions): { disks: DiskOptions[]; rng: boolean; console: ConsoleKind } {
+  const disks: DiskOptions[] = [];
+  for (const d of opts.disks ?? []) {
+    if (typeof d !== 'object' || d === null || typeof d.path !== 'string' || d.path === '') throw new ConfigError('each disk needs a path');
+    let st;
+    try {
+      st = statSync(d.path);
+    } catch {
+      throw new ConfigError(`disk image not found: ${d.path}`);
+    }
+    if (!st.isFile() && !st.isBlockDevice()) throw new ConfigError(`disk image is not a regular file: ${d.path}`);
+    try {
+      accessSync(d.path, d.readOnly ? constants.R_OK : constants.R_OK | constants.W_OK);
+    } catch {
+      throw new ConfigError(`disk image is not ${d.readOnly ? 'readable' : 'readable and writable (add ,ro for a read-only disk)'}: ${d.path}`);
+    }
+    if (d.serial !== undefined && (typeof d.serial !== 'string' || Buffer.byteLength(d.serial) > 20)) {
+      throw new ConfigError(`disk serial "${String(d.serial)}" must be at most 20 bytes`);
+    }
+    disks.push({ path: d.path, readOnly: d.readOnly === true, serial: d.serial, direct: d.direct === true });
+  }
+  if (disks.length > 16) throw new ConfigError('at most 16 disks');
+  const console = opts.console ?? 'serial';
+  if (console !== 'serial' && console !== 'virtio') throw new ConfigError(`unknown console "${String(console)}" (use serial or virtio)`);
+  return { disks, rng: opts.rng === true, console };
+}
+
+/** Parse "--disk path[,ro][,id=SERIAL][,direct]". */
+export function parseDiskFlag(text: string): DiskOptions {
+  const parts = text.split(',');
+  const path = parts[0] ?? '';
+  if (path === '') throw new ConfigError(`--disk needs a file path first, as in --disk disk.img,ro`);
+  const d: DiskOptions = { path };
+  for (const p of parts.slice(1)) {
+    if (p === 'ro') d.readOnly = true;
+    else if (p === 'rw') d.readOnly = false;
+    else if (p === 'direct') d.direct = true;
+    else if (p.startsWith('id=')) d.serial = p.slice(3);
+    else throw new ConfigError(`unknown disk option "${p}" (use ro, id=SERIAL, direct)`);
+  }
+  return d;
 }
 
 /** Parse "emu,jit=off" into accel + options. */

@@ -1,0 +1,83 @@
+/**
+ * Builds the virtio devices a MachineConfig asks for (disks, rng, console),
+ * independent of transport; the builder plugs them into the board's transport
+ * (virtio-mmio slots on arm-virt).
+ *
+ * Order of devices (= mmio slots = probe order): disks (vda, vdb, ...), rng,
+ * console. Console input: with `console: 'virtio'` it goes to hvc0 once the
+ * guest's virtio_console driver has set DRIVER_OK, and to the UART before that.
+ */
+import type { BusDevice, ByteSink, IrqLine } from '../devices/device.js';
+import type { GuestMemory } from '../memory/guest-memory.js';
+import type { MachineConfig } from '../vmm/config.js';
+import { BlockFile } from '../backends/block-file.js';
+import { VirtioBlk } from './blk.js';
+import { VirtioConsole } from './console.js';
+import type { VirtioDevice } from './device.js';
+import { VirtioMmio } from './mmio.js';
+import { VirtioRng } from './rng.js';
+
+export class VirtioSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VirtioSetupError';
+  }
+}
+
+export interface VirtioDevices {
+  devices: VirtioDevice[];
+  disks: VirtioBlk[];
+  console: VirtioConsole | undefined;
+  /** One virtio-mmio factory per device, for buildArmVirt's `virtio`. */
+  mmioFactories(memory: () => GuestMemory): Array<(irq: IrqLine, slot: number) => BusDevice>;
+  /** Console input router: to the virtio console when chosen and active, else `fallback`. */
+  consoleInput(fallback: (bytes: Uint8Array) => number): (bytes: Uint8Array) => number;
+  close(): void;
+}
+
+export function buildVirtioDevices(cfg: Pick<MachineConfig, 'disks' | 'rng' | 'console'>, consoleSink: ByteSink, log?: (m: string) => void): VirtioDevices {
+  const devices: VirtioDevice[] = [];
+  const disks: VirtioBlk[] = [];
+  try {
+    for (const d of cfg.disks ?? []) {
+      let backend;
+      try {
+        backend = new BlockFile(d.path, { readOnly: d.readOnly, direct: d.direct });
+      } catch (e) {
+        throw new VirtioSetupError(`cannot open disk ${d.path}: ${(e as Error).message}`);
+      }
+      const blk = new VirtioBlk(backend, { serial: d.serial });
+      disks.push(blk);
+      devices.push(blk);
+    }
+  } catch (e) {
+    for (const b of disks) b.close();
+    throw e;
+  }
+  if (cfg.rng) devices.push(new VirtioRng());
+  let console: VirtioConsole | undefined;
+  if (cfg.console === 'virtio') {
+    console = new VirtioConsole(consoleSink);
+    devices.push(console);
+  }
+  return {
+    devices,
+    disks,
+    console,
+    mmioFactories: (memory) => devices.map((dev) => (irq: IrqLine) => new VirtioMmio(dev, irq, memory, log)),
+    consoleInput: (fallback) => {
+      if (console === undefined) return fallback;
+      const c = console;
+      return (bytes) => (c.active ? c.receive(bytes) : fallback(bytes));
+    },
+    close: () => {
+      for (const d of devices) {
+        try {
+          d.close?.();
+        } catch {
+          // best effort at VM end
+        }
+      }
+    },
+  };
+}
