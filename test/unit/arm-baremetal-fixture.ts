@@ -4,7 +4,9 @@
  * the GIC and takes a virtual-timer interrupt (PPI 27), checks PSCI_VERSION,
  * starts CPU 1 with PSCI CPU_ON (context id 0x1234), takes the SGI 1 CPU 1
  * sends it (source CPU in GICC_IAR), waits for CPU 1's CPU_OFF through
- * AFFINITY_INFO, and powers off with SYSTEM_OFF. Expected output: BAREMETAL_EXPECTED.
+ * AFFINITY_INFO, takes a UART receive interrupt (SPI 1, RX/RT masks) for
+ * one input byte, and powers off with SYSTEM_OFF. Expected output, given
+ * input 'Z': BAREMETAL_EXPECTED.
  *
  * Built with the aarch64 cross binutils (Debian binutils-aarch64-linux-gnu).
  */
@@ -13,7 +15,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const BAREMETAL_EXPECTED = 'BM:hello\nBM:timer\nBM:cpu_on\nBM:sgi from cpu1\nBM:cpu1 off\n';
+/** Printed before the program waits for one byte of UART input. */
+export const BAREMETAL_WANTS_INPUT = 'BM:cpu1 off\n';
+/** Full output when the byte 'Z' is sent. */
+export const BAREMETAL_EXPECTED = 'BM:hello\nBM:timer\nBM:cpu_on\nBM:sgi from cpu1\nBM:cpu1 off\nBM:rx Z\n';
 
 export const BAREMETAL_SOURCE = `// Bare-metal arm64 "Image" for the virt board: PL011, GICv2, virtual timer, PSCI.
 	.equ UART, 0x09000000
@@ -107,6 +112,27 @@ start:
 	b.ne	5b
 	adr	x0, s_off
 	bl	puts
+	// UART receive interrupt: SPI 1 (INTID 33) to CPU 0; RXIM | RTIM.
+	ldr	x2, =GICD
+	mov	w3, #0xa0
+	strb	w3, [x2, #0x421]
+	mov	w3, #1
+	strb	w3, [x2, #0x821]
+	mov	w3, #2
+	str	w3, [x2, #0x104]
+	ldr	x2, =UART
+	mov	w3, #0x301
+	str	w3, [x2, #0x30]
+	mov	w3, #0x50
+	str	w3, [x2, #0x38]
+6:	adr	x2, rx_char
+	ldr	w3, [x2]
+	cbnz	w3, 7f
+	wfi
+	b	6b
+7:	adr	x0, s_rx
+	strb	w3, [x0, #6]
+	bl	puts
 	ldr	x0, =0x84000008		// SYSTEM_OFF
 	hvc	#0
 	b	.
@@ -159,7 +185,16 @@ irq_handler:
 	add	w5, w5, #1
 	str	w5, [x4]
 	b	9f
-1:	cmp	w4, #1
+1:	cmp	w4, #33
+	b.ne	8f
+	ldr	x4, =UART
+	ldr	w5, [x4]		// DR: the FIFO empties, RX/RT drop
+	and	w5, w5, #0xff
+	orr	w5, w5, #0x100
+	adr	x4, rx_char
+	str	w5, [x4]
+	b	9f
+8:	cmp	w4, #1
 	b.ne	9f
 	ubfx	w5, w3, #10, #3
 	add	w5, w5, #1
@@ -202,11 +237,13 @@ vectors:
 ticks:	.long	0
 sgi_src: .long	0
 ctx:	.quad	0
+rx_char: .long	0
 s_hello: .asciz "BM:hello\\n"
 s_timer: .asciz "BM:timer\\n"
 s_cpuon: .asciz "BM:cpu_on\\n"
 s_sgi:	.asciz "BM:sgi from cpu1\\n"
 s_off:	.asciz "BM:cpu1 off\\n"
+s_rx:	.asciz "BM:rx ?\\n"
 s_fail:	.asciz "BM:FAIL\\n"
 s_exc:	.asciz "BM:EXCEPTION\\n"
 	.balign	16

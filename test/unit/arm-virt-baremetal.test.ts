@@ -2,31 +2,40 @@
  * A bare-metal program drives the whole board (PL011, GICv2 SPI/PPI/SGI,
  * PSCI CPU_ON/AFFINITY_INFO/CPU_OFF/SYSTEM_OFF, Image loader): first under
  * QEMU's virt machine (so the program itself is known good), then on our
- * board with the emu engine.
+ * board with the emu engine. It also takes one byte of UART input through
+ * the RX interrupt.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildArmVirt } from '../../src/boards/arm-virt/board.js';
 import { EmuEngine } from '../../src/engines/emu/index.js';
 import type { ExitStatus } from '../../src/vmm/engine.js';
-import { BAREMETAL_EXPECTED, buildBaremetalImage, whyNoCrossBinutils } from './arm-baremetal-fixture.js';
+import { BAREMETAL_EXPECTED, BAREMETAL_WANTS_INPUT, buildBaremetalImage, whyNoCrossBinutils } from './arm-baremetal-fixture.js';
 
 let image: Uint8Array | undefined;
 const getImage = () => (image ??= buildBaremetalImage());
 
-test('bare-metal board exerciser runs under qemu-system-aarch64 -M virt', (t) => {
+test('bare-metal board exerciser runs under qemu-system-aarch64 -M virt', async (t) => {
   const why = whyNoCrossBinutils();
   if (why) return t.skip(why);
   if (spawnSync('qemu-system-aarch64', ['--version'], { stdio: 'ignore' }).status !== 0) return t.skip('qemu-system-aarch64 not installed');
   const f = join(mkdtempSync(join(tmpdir(), 'arm-bm-')), 'bm.img');
   writeFileSync(f, getImage());
-  const r = spawnSync('qemu-system-aarch64', ['-M', 'virt', '-cpu', 'cortex-a57', '-smp', '2', '-m', '128', '-nographic', '-no-reboot', '-kernel', f],
-    { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.stdout.replace(/\r/g, ''), BAREMETAL_EXPECTED);
+  const q = spawn('qemu-system-aarch64', ['-M', 'virt', '-cpu', 'cortex-a57', '-smp', '2', '-m', '128', '-nographic', '-no-reboot', '-kernel', f]);
+  const killer = setTimeout(() => q.kill(), 30_000);
+  let out = '';
+  q.stdout.on('data', (d: Buffer) => {
+    out += d.toString('latin1');
+    // Type the byte only once the program waits for it (input at start-up is lost by QEMU's stdio).
+    if (out.replace(/\r/g, '').endsWith(BAREMETAL_WANTS_INPUT)) q.stdin.write('Z');
+  });
+  await new Promise((resolve) => q.on('close', resolve));
+  clearTimeout(killer);
+  assert.equal(out.replace(/\r/g, ''), BAREMETAL_EXPECTED);
 });
 
 test('bare-metal board exerciser runs on the arm-virt board with the emu engine', (t) => {
@@ -47,6 +56,7 @@ test('bare-metal board exerciser runs on the arm-virt board with the emu engine'
     host: { poll: () => (Date.now() - t0 > 20_000 ? timeout : undefined), pending: () => true },
   });
   board.attach(engine);
+  assert.equal(board.uart.receive(Buffer.from('Z')), 1, 'the UART holds one byte with its FIFO off');
   const status = engine.run();
   assert.equal(out, BAREMETAL_EXPECTED);
   assert.deepEqual(status, { kind: 'poweroff' });
