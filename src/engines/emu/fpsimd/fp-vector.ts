@@ -9,7 +9,7 @@ import {
   S, fpBegin, fp2, fcmpOp, fmuladd, fsqrt, flushIn, fin, nan1, nan3, isSNaNWord,
   OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MAX, OP_MIN, OP_MAXNM, OP_MINNM, OP_MULX, OP_RECPS, OP_RSQRTS, OP_ABD,
 } from './fpcore.js';
-import { fpToInt32, fpToInt64, intToFp, bigToFp, roundInt, halfToNumber, numberToHalf,
+import { fpToInt32, fpToInt64, intToFp, bigToFp, halfToNumber, numberToHalf,
   nanHalfToSingle, nanSingleToHalf, nanSingleToDouble, nanDoubleToSingle } from './fpconv.js';
 import { putF, rdF, wordF } from './fplane.js';
 import { frecpe, frsqrte, frecpx, urecpe, ursqrte } from './fpest.js';
@@ -308,4 +308,3 @@ export function shiftImmFp(ctx: FpSimdContext, vw: VViews, insn: number, scalar:
   return true;
 }
 
-export { RN, RP, RM, RZ, RA, FPSR_IXC, roundInt, OP_SUB };

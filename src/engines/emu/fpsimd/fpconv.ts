@@ -157,4 +157,3 @@ export function nanDoubleToSingle(lo: number, hi: number): number {
   return ((hi & 0x80000000) | 0x7fc00000 | ((hi & 0xfffff) << 3) | (lo >>> 29)) >>> 0;
 }
 
-export { RN, RP, RM, RZ, RA };

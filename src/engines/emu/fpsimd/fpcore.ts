@@ -403,4 +403,3 @@ export function fcmpOp(op: number, a: number, b: number, aw: number, bw: number,
   }
 }
 
-export { RN, RP, RM, RZ };

@@ -4,7 +4,7 @@
  * tables computed by RecipEstimate / RecipSqrtEstimate; FEAT_RPRES absent).
  * Work on raw bits: single as one word, double as a BigInt (rare ops).
  */
-import { S, isSNaNWord } from './fpcore.js';
+import { S } from './fpcore.js';
 import { FPSR_IOC, FPSR_DZC, FPSR_OFC, FPSR_UFC, FPSR_IXC, FPSR_IDC, RN, RP, RM } from './views.js';
 
 export function recipEstimate(a: number): number {
@@ -116,4 +116,3 @@ export function ursqrte(w: number): number {
   return (recipSqrtEstimate(w >>> 23 & 0x1ff) << 23) >>> 0;
 }
 
-export { isSNaNWord };

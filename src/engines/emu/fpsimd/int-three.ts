@@ -5,7 +5,7 @@
  */
 import type { FpSimdContext } from '../fpsimd-context.js';
 import { type VViews, R, commitR, elemArray, FPSR_QC } from './views.js';
-import { getU, getS, setE, getB, setB, Q, satN, satB } from './elem.js';
+import { getB, setB, Q, satN, satB } from './elem.js';
 
 /** Polynomial (carry-less) multiply of two bytes, low 8 bits kept by the caller's store. */
 export function pmul8(a: number, b: number): number {

@@ -14,7 +14,7 @@ import {
   roundInt, fpToInt32, fpToInt64, intToFp, bigToFp, halfToNumber, numberToHalf,
   nanHalfToSingle, nanHalfToDoubleHi, nanSingleToHalf, nanDoubleToHalf, nanSingleToDouble, nanDoubleToSingle,
 } from './fpconv.js';
-import { putF, commit, commitHalf, resU32, rdF, wordF } from './fplane.js';
+import { putF, commit, commitHalf, rdF, wordF } from './fplane.js';
 
 const TWO_SRC_OPS = [OP_MUL, OP_DIV, OP_ADD, OP_SUB, OP_MAX, OP_MIN, OP_MAXNM, OP_MINNM, OP_NMUL];
 /** FCVT<x>S/U rounding per rmode field (N, P, M, Z). */
