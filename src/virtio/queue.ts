@@ -244,7 +244,12 @@ export class Virtqueue {
     const head = this.availView.getUint16(this.availOff + 4 + 2 * (this.lastAvail & this.mask), true);
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     if (this.eventIdx) this.usedView.setUint16(this.usedOff + 4 + 8 * this.size, this.lastAvail, true);
-    this.walk(head, chain);
+    try {
+      this.walk(head, chain);
+    } catch (e) {
+      this.broken = true;
+      throw e;
+    }
     return true;
   }
 
