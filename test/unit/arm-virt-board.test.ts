@@ -145,5 +145,7 @@ test('arm-virt: bad inputs give clear errors', () => {
   assert.throws(() => build({ kernel: new Uint8Array(4096) }), (err: Error) => err instanceof ImageError && /not an arm64 Image/.test(err.message));
   assert.throws(() => build({ kernel: fakeImage({ imageSize: 63 * MIB }) }), /RAM is 64\.0 MiB/);
   assert.throws(() => build({ memorySize: 65 * MIB }), RangeError);
+  assert.throws(() => build({ memorySize: 2 * MIB }), RangeError);
+  assert.throws(() => build({ memorySize: 4 * MIB }), /RAM is 4\.0 MiB/, 'small RAM: the loader explains');
   assert.throws(() => build({ cpus: 9 }), RangeError);
 });

@@ -32,7 +32,7 @@ import * as L from './layout.js';
 export type VirtioMmioFactory = (irq: IrqLine, slot: number) => BusDevice;
 
 export interface ArmVirtOptions {
-  /** Guest RAM in bytes: a multiple of 2 MiB, 64 MiB .. 3 GiB (so RAM ends at or below 4 GiB). */
+  /** Guest RAM in bytes: a multiple of 2 MiB, 4 MiB .. 3 GiB (so RAM ends at or below 4 GiB). */
   memorySize: number;
   cpus: number;
   /** arm64 Image (Debian's vmlinuz), or a gzip-compressed Image. */
@@ -76,10 +76,12 @@ export interface ArmVirtBoard {
 const MIB = 1024 * 1024;
 /** RAM is one heap region starting at 1 GiB; 3 GiB keeps it below the 4 GiB boundary and small enough for one ArrayBuffer. */
 export const ARM_VIRT_MAX_RAM = 3 * 1024 * MIB;
+/** Room for a kernel's first 2 MiB block and the DTB slot; whether the kernel fits is the loader's check. */
+export const ARM_VIRT_MIN_RAM = 4 * MIB;
 
 export function buildArmVirt(o: ArmVirtOptions): ArmVirtBoard {
-  if (!Number.isInteger(o.memorySize) || o.memorySize < 64 * MIB || o.memorySize % (2 * MIB) !== 0 || o.memorySize > ARM_VIRT_MAX_RAM) {
-    throw new RangeError(`arm-virt: memory size must be a multiple of 2 MiB between 64 MiB and 3 GiB (got ${o.memorySize})`);
+  if (!Number.isInteger(o.memorySize) || o.memorySize < ARM_VIRT_MIN_RAM || o.memorySize % (2 * MIB) !== 0 || o.memorySize > ARM_VIRT_MAX_RAM) {
+    throw new RangeError(`arm-virt: memory size must be a multiple of 2 MiB between 4 MiB and 3 GiB (got ${o.memorySize})`);
   }
   if (!Number.isInteger(o.cpus) || o.cpus < 1 || o.cpus > 8) throw new RangeError('arm-virt: 1..8 CPUs (GICv2 limit)');
   const virtioFactories = o.virtio ?? [];
