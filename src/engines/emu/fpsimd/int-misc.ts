@@ -3,7 +3,7 @@
  * reductions, and scalar pairwise ADDP.
  */
 import type { FpSimdContext } from '../fpsimd-context.js';
-import { type VViews, R, commitR, elemArray, FPSR_QC } from './views.js';
+import { type VViews, R, commitR, elemArray, eqBytes, FPSR_QC } from './views.js';
 import { getU, getS, setE, getB, setB, Q, satB, satN } from './elem.js';
 
 function popcount8(x: number): number {
@@ -131,6 +131,10 @@ export function twoMiscInt(ctx: FpSimdContext, vw: VViews, insn: number, scalar:
 
 /** The element-wise two-reg-misc ops (SUQADD..NEG) on 8/16/32-bit lanes with numbers. */
 function miscNum(vw: VViews, op: number, size: number, lanes: number, rd: number, rn: number): boolean {
+  if (op === 9 && size === 0) { // CMEQ #0 on bytes, four at a time
+    for (let i = 0; i < lanes >> 2; i++) R.u32[i] = eqBytes(vw.u32[4 * rn + i], 0);
+    return true;
+  }
   const ebits = 8 << size, per = 16 >> size;
   // SUQADD reads Vn unsigned and Vd signed; USQADD the reverse; the rest read Vn signed.
   const A = elemArray(vw, size, op !== 3), D = elemArray(vw, size, op === 3), O = elemArray(R, size, false);

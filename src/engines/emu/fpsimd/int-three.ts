@@ -4,7 +4,7 @@
  * shift-by-register / doubling-multiply ops run on BigInt.
  */
 import type { FpSimdContext } from '../fpsimd-context.js';
-import { type VViews, R, commitR, elemArray, FPSR_QC } from './views.js';
+import { type VViews, R, commitR, elemArray, eqBytes, FPSR_QC } from './views.js';
 import { getB, setB, Q, satN, satB } from './elem.js';
 
 /** Polynomial (carry-less) multiply of two bytes, low 8 bits kept by the caller's store. */
@@ -87,7 +87,14 @@ function sameNum(vw: VViews, op: number, size: number, lanes: number, signed: bo
   const per = 16 >> size, bn = rn * per, bm = rm * per, bd = rd * per;
   const half = lanes >> 1;
   switch (op) {
-    case 49: for (let i = 0; i < lanes; i++) O[i] = A[bn + i] === A[bm + i] ? -1 : 0; return; // CMEQ
+    case 49: // CMEQ (bytes four at a time: the strlen/memchr idiom)
+      if (size === 0) {
+        const u = vw.u32, o = R.u32;
+        for (let i = 0; i < lanes >> 2; i++) o[i] = eqBytes(u[4 * rn + i], u[4 * rm + i]);
+        return;
+      }
+      for (let i = 0; i < lanes; i++) O[i] = A[bn + i] === A[bm + i] ? -1 : 0;
+      return;
     case 16: for (let i = 0; i < lanes; i++) O[i] = A[bn + i] + A[bm + i]; return; // ADD
     case 48: for (let i = 0; i < lanes; i++) O[i] = A[bn + i] - A[bm + i]; return; // SUB
     case 52: case 20: // UMAXP / SMAXP

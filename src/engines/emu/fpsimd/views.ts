@@ -46,6 +46,17 @@ export function views(ctx: FpSimdContext): VViews {
   return w;
 }
 
+/**
+ * Byte-wise equality of two 32-bit words as a mask (0xff where bytes are
+ * equal), without a per-byte loop: a byte of x = a ^ b is nonzero exactly
+ * when ((x & 0x7f) + 0x7f) | x has its top bit set.
+ */
+export function eqBytes(a: number, b: number): number {
+  const x = a ^ b;
+  const nz = (((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x) & 0x80808080;
+  return ((~nz & 0x80808080) >>> 7) * 0xff;
+}
+
 /** The typed array for elements of size code esz (0..2), signed or unsigned. */
 export function elemArray(w: VViews, esz: number, signed: boolean): Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array {
   if (esz === 0) return signed ? w.i8 : w.u8;
