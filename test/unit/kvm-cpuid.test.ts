@@ -22,6 +22,7 @@ const INTEL: CpuidEntry[] = [
   e(0x4000_0000, 0, 0x4000_0001, 0x4b4d564b, 0x564b4d56, 0x4d),
   e(0x4000_0001, 0, 0x1007efb, 0, 0, 0),
   e(0x8000_0008, 0, 0x3027, 0, 0x7001, 0),
+  e(0x8000_001e, 0, 0, 0x100, 0x300, 0),
 ];
 
 const find = (t: CpuidEntry[], fn: number, index = 0) => t.filter((x) => x.function === fn && x.index === index);
@@ -63,11 +64,14 @@ test('leaf 4: cores per package = N, L1/L2 private, L3 shared by all N; null ent
   assert.equal(find(t, 4, 4)[0]!.eax, 0);
 });
 
-test('AMD leaf 0x80000008: core count and APIC-id size for N', () => {
-  const l = find(guestCpuid(INTEL, 0, 6), 0x8000_0008)[0]!;
+test('AMD leaves 0x80000008 (core count, APIC-id size) and 0x8000001E (APIC id, one thread per core)', () => {
+  const t = guestCpuid(INTEL, 5, 6);
+  const l = find(t, 0x8000_0008)[0]!;
   assert.equal((l.ecx & 0xff) + 1, 6);
   assert.equal((l.ecx >>> 12) & 0xf, 3);
   assert.equal(l.eax, 0x3027);
+  const x = find(t, 0x8000_001e)[0]!;
+  assert.deepEqual([x.eax, x.ebx, x.ecx], [5, 5, 0]);
 });
 
 test('KVM signature leaf "KVMKVMKVM\\0\\0\\0" and features leaf present exactly once', () => {

@@ -118,6 +118,12 @@ export function guestCpuid(supported: readonly CpuidEntry[], apicId: number, ncp
         e.eax = ((e.eax & 0x3fff) | ((sharing & 0xfff) << 14) | cores) >>> 0;
         break;
       }
+      case 0x8000_001e:
+        // AMD extended APIC id / compute unit / node: one thread per core, core id = APIC id, node 0.
+        e.eax = apicId;
+        e.ebx = apicId & 0xff;
+        e.ecx = 0;
+        break;
       case 0x8000_0008:
         // AMD: ECX[15:12] APIC-id bits for cores, ECX[7:0] cores per package - 1.
         e.ecx = ((e.ecx & ~0xf0ff) | (shiftFor(ncpus) << 12) | ((ncpus - 1) & 0xff)) >>> 0;
