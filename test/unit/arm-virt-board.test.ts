@@ -65,6 +65,10 @@ test('arm-virt: kernel, initrd and DTB are in RAM where the boot protocol wants 
   assert.deepEqual(propCells(chosen.props.get('linux,initrd-start')), [0, board.initrdStart!]);
   assert.deepEqual(propCells(chosen.props.get('linux,initrd-end')), [0, board.initrdEnd!]);
   assert.equal(chosen.props.get('rng-seed')!.length, 64);
+  assert.equal(chosen.props.has('kaslr-seed'), false, 'KASLR off unless asked for');
+  const k = parseFdt(build({ kaslrSeed: true, rngSeed: false }).board.dtb).root;
+  assert.equal(fdtFind(k, '/chosen')!.props.get('kaslr-seed')!.length, 8);
+  assert.equal(fdtFind(k, '/chosen')!.props.has('rng-seed'), false);
   assert.deepEqual(propCells(fdtFind(root, '/memory@40000000')!.props.get('reg')), [0, 0x40000000, 0, 64 * MIB]);
   assert.equal(fdtFind(root, '/cpus')!.children.length, 2);
   assert.deepEqual(propCells(fdtFind(root, '/cpus/cpu@1')!.props.get('reg')), [1]);

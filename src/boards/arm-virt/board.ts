@@ -46,6 +46,8 @@ export interface ArmVirtOptions {
   virtio?: VirtioMmioFactory[];
   /** Seed /chosen/rng-seed with 64 random bytes (default true). */
   rngSeed?: boolean;
+  /** Put a random /chosen/kaslr-seed in the tree, enabling KASLR unless the cmdline says nokaslr (default false). */
+  kaslrSeed?: boolean;
   /** Host wall clock for the RTC, in ms (default Date.now). */
   nowMs?: () => number;
 }
@@ -128,6 +130,7 @@ export function buildArmVirt(o: ArmVirtOptions): ArmVirtBoard {
     initrd: loaded.initrdStart !== undefined ? { start: loaded.initrdStart, end: loaded.initrdEnd! } : undefined,
     virtioSlots: virtio.map((v) => v.slot),
     rngSeed: o.rngSeed === false ? undefined : new Uint8Array(randomBytes(64)),
+    kaslrSeed: o.kaslrSeed ? randomBytes(8).readBigUInt64BE() : undefined,
   });
   if (dtb.length > DTB_MAX_SIZE) throw new ImageError(`device tree is ${dtb.length} bytes, more than 2 MiB`);
   memory.writeBytes(loaded.dtbAddr, dtb);
