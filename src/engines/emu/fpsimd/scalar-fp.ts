@@ -253,8 +253,8 @@ function intToFpReg(ctx: FpSimdContext, vw: VViews, sf: number, unsigned: boolea
   fpBegin(ctx.fpcr);
   let r: number;
   if (sf) {
-    let x = ctx.getX(rn);
-    if (!unsigned) x = BigInt.asIntN(64, x);
+    const raw = ctx.getX(rn);
+    const x = unsigned ? BigInt.asUintN(64, raw) : BigInt.asIntN(64, raw);
     r = bigToFp(x, single, fbits);
   } else {
     const w = ctx.getW(rn);
