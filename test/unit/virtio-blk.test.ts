@@ -1,0 +1,256 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlockFile } from '../../src/backends/block-file.js';
+import { STATUS_DEVICE_NEEDS_RESET } from '../../src/virtio/device.js';
+import {
+  VIRTIO_BLK_F_DISCARD,
+  VIRTIO_BLK_F_FLUSH,
+  VIRTIO_BLK_F_RO,
+  VIRTIO_BLK_F_WRITE_ZEROES,
+  VIRTIO_BLK_S_IOERR,
+  VIRTIO_BLK_S_OK,
+  VIRTIO_BLK_S_UNSUPP,
+  VIRTIO_BLK_T_DISCARD,
+  VIRTIO_BLK_T_FLUSH,
+  VIRTIO_BLK_T_GET_ID,
+  VIRTIO_BLK_T_IN,
+  VIRTIO_BLK_T_OUT,
+  VIRTIO_BLK_T_WRITE_ZEROES,
+  VirtioBlk,
+} from '../../src/virtio/blk.js';
+import { BUF_AREA, TestDriver, type Buf } from '../fuzz/driver.js';
+
+const DISK = 1 << 20; // 2048 sectors
+const HDR = BUF_AREA;
+const DATA = BUF_AREA + 0x1000;
+const STATUS = BUF_AREA + 0x800;
+
+function tmpImage(fill = 0): { dir: string; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvisor-blk-'));
+  const path = join(dir, 'disk.img');
+  writeFileSync(path, new Uint8Array(DISK).fill(fill));
+  return { dir, path };
+}
+
+function blkDriver(path: string, opts: { readOnly?: boolean; direct?: boolean; serial?: string; want?: bigint } = {}) {
+  const blk = new VirtioBlk(new BlockFile(path, { readOnly: opts.readOnly, direct: opts.direct }), { serial: opts.serial });
+  const d = new TestDriver(blk);
+  const features = d.init({ want: opts.want });
+  return { blk, d, features };
+}
+
+/** Issue one request; returns {status, len}. */
+function req(d: TestDriver, type: number, sector: bigint, data: Buf[]): { status: number; len: number } {
+  d.memory.writeU32(HDR, type);
+  d.memory.writeU32(HDR + 4, 0);
+  d.memory.writeU64(HDR + 8, sector);
+  d.memory.writeU8(STATUS, 0xff);
+  d.addChain(0, [{ addr: HDR, len: 16 }, ...data, { addr: STATUS, len: 1, write: true }]);
+  d.kick(0);
+  const used = d.takeUsed(0);
+  assert.equal(used.length, 1);
+  return { status: d.memory.readU8(STATUS), len: used[0]!.len };
+}
+
+test('config space: capacity, seg_max, blk_size, discard limits; features', () => {
+  const { path, dir } = tmpImage();
+  try {
+    const { blk, d, features } = blkDriver(path);
+    assert.equal(d.mmio.read(0x100, 4), 2048);
+    assert.equal(d.mmio.read(0x104, 4), 0);
+    assert.equal(d.mmio.read(0x100 + 12, 4), 254, 'seg_max');
+    assert.equal(d.mmio.read(0x100 + 20, 4), 512, 'blk_size');
+    assert.ok(d.mmio.read(0x100 + 36, 4) > 0, 'max_discard_sectors');
+    assert.ok(features & VIRTIO_BLK_F_FLUSH && features & VIRTIO_BLK_F_DISCARD && features & VIRTIO_BLK_F_WRITE_ZEROES);
+    assert.equal(features & VIRTIO_BLK_F_RO, 0n);
+    assert.equal(d.mmio.read(0x100 + 200, 4), 0, 'past config space reads 0');
+    blk.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('IN/OUT round trip through several segments, file contents, used length', () => {
+  const { path, dir } = tmpImage();
+  try {
+    const { blk, d } = blkDriver(path);
+    const pattern = new Uint8Array(1536).map((_, i) => (i * 7) & 0xff);
+    d.memory.writeBytes(DATA, pattern.subarray(0, 1000));
+    d.memory.writeBytes(DATA + 0x2000, pattern.subarray(1000));
+    let r = req(d, VIRTIO_BLK_T_OUT, 5n, [{ addr: DATA, len: 1000 }, { addr: DATA + 0x2000, len: 536 }]);
+    assert.deepEqual(r, { status: VIRTIO_BLK_S_OK, len: 1 });
+    assert.deepEqual(new Uint8Array(readFileSync(path).subarray(5 * 512, 5 * 512 + 1536)), pattern);
+    d.memory.fill(DATA + 0x10000, 0x1000, 0);
+    r = req(d, VIRTIO_BLK_T_IN, 5n, [{ addr: DATA + 0x10000, len: 512, write: true }, { addr: DATA + 0x10800, len: 1024, write: true }]);
+    assert.deepEqual(r, { status: VIRTIO_BLK_S_OK, len: 1537 });
+    assert.deepEqual(d.memory.readBytes(DATA + 0x10000, 512), pattern.subarray(0, 512));
+    assert.deepEqual(d.memory.readBytes(DATA + 0x10800, 1024), pattern.subarray(512));
+    assert.equal(blk.stats.readBytes, 1536);
+    assert.equal(blk.stats.writeBytes, 1536);
+    blk.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('requests past the end, partial sectors and huge sectors get IOERR', () => {
+  const { path, dir } = tmpImage();
+  try {
+    const { blk, d } = blkDriver(path);
+    assert.equal(req(d, VIRTIO_BLK_T_IN, 2047n, [{ addr: DATA, len: 512, write: true }]).status, VIRTIO_BLK_S_OK);
+    assert.equal(req(d, VIRTIO_BLK_T_IN, 2047n, [{ addr: DATA, len: 1024, write: true }]).status, VIRTIO_BLK_S_IOERR);
+    assert.equal(req(d, VIRTIO_BLK_T_OUT, 2048n, [{ addr: DATA, len: 512 }]).status, VIRTIO_BLK_S_IOERR);
+    assert.equal(req(d, VIRTIO_BLK_T_IN, 0xffff_ffff_ffff_ffffn, [{ addr: DATA, len: 512, write: true }]).status, VIRTIO_BLK_S_IOERR);
+    assert.equal(req(d, VIRTIO_BLK_T_IN, (1n << 44n) - 1n, [{ addr: DATA, len: 512, write: true }]).status, VIRTIO_BLK_S_IOERR);
+    assert.equal(req(d, VIRTIO_BLK_T_OUT, 0n, [{ addr: DATA, len: 100 }]).status, VIRTIO_BLK_S_IOERR, 'not a sector multiple');
+    assert.equal(req(d, 99, 0n, []).status, VIRTIO_BLK_S_UNSUPP);
+    assert.equal(d.status() & STATUS_DEVICE_NEEDS_RESET, 0, 'error statuses, not a reset');
+    assert.equal(readFileSync(path).every((b) => b === 0), true, 'nothing written');
+    blk.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('FLUSH, GET_ID (20 bytes, NUL padded, truncated to the buffer)', () => {
+  const { path, dir } = tmpImage();
+  try {
+    const { blk, d } = blkDriver(path, { serial: 'disk-serial-1' });
+    assert.equal(req(d, VIRTIO_BLK_T_FLUSH, 0n, []).status, VIRTIO_BLK_S_OK);
+    assert.equal(blk.stats.flushes, 1);
+    d.memory.fill(DATA, 32, 0xee);
+    const r = req(d, VIRTIO_BLK_T_GET_ID, 0n, [{ addr: DATA, len: 20, write: true }]);
+    assert.deepEqual(r, { status: VIRTIO_BLK_S_OK, len: 21 });
+    assert.equal(Buffer.from(d.memory.readBytes(DATA, 20)).toString('latin1'), 'disk-serial-1\0\0\0\0\0\0\0');
+    const r2 = req(d, VIRTIO_BLK_T_GET_ID, 0n, [{ addr: DATA, len: 4, write: true }]);
+    assert.deepEqual(r2, { status: VIRTIO_BLK_S_OK, len: 5 });
+    blk.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('WRITE_ZEROES writes zeros; DISCARD succeeds; bad ranges are IOERR; not negotiated is UNSUPP', () => {
+  const { path, dir } = tmpImage(0xaa);
+  try {
+    const { blk, d } = blkDriver(path);
+    const seg = (sector: bigint, num: number, flags = 0): void => {
+      d.memory.writeU64(DATA, sector);
+      d.memory.writeU32(DATA + 8, num);
+      d.memory.writeU32(DATA + 12, flags);
+    };
+    seg(10n, 3);
+    assert.equal(req(d, VIRTIO_BLK_T_WRITE_ZEROES, 0n, [{ addr: DATA, len: 16 }]).status, VIRTIO_BLK_S_OK);
+    const img = readFileSync(path);
+    assert.equal(img.subarray(10 * 512, 13 * 512).every((b) => b === 0), true);
+    assert.equal(img[10 * 512 - 1], 0xaa);
+    assert.equal(img[13 * 512], 0xaa);
+    seg(0n, 8);
+    assert.equal(req(d, VIRTIO_BLK_T_DISCARD, 0n, [{ addr: DATA, len: 16 }]).status, VIRTIO_BLK_S_OK);
+    seg(2040n, 9);
+    assert.equal(req(d, VIRTIO_BLK_T_WRITE_ZEROES, 0n, [{ addr: DATA, len: 16 }]).status, VIRTIO_BLK_S_IOERR);
+    assert.equal(req(d, VIRTIO_BLK_T_WRITE_ZEROES, 0n, [{ addr: DATA, len: 8 }]).status, VIRTIO_BLK_S_IOERR, 'partial segment');
+    seg(0n, 1, 4);
+    assert.equal(req(d, VIRTIO_BLK_T_WRITE_ZEROES, 0n, [{ addr: DATA, len: 16 }]).status, VIRTIO_BLK_S_UNSUPP, 'unknown flag');
+    blk.close();
+    const { blk: b2, d: d2 } = blkDriver(path, { want: ~(VIRTIO_BLK_F_DISCARD | VIRTIO_BLK_F_FLUSH) });
+    d2.memory.writeU64(DATA, 0n);
+    d2.memory.writeU32(DATA + 8, 1);
+    assert.equal(req(d2, VIRTIO_BLK_T_DISCARD, 0n, [{ addr: DATA, len: 16 }]).status, VIRTIO_BLK_S_UNSUPP);
+    assert.equal(req(d2, VIRTIO_BLK_T_FLUSH, 0n, []).status, VIRTIO_BLK_S_UNSUPP);
+    b2.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('read-only disk: RO feature, writes/zeroes IOERR, reads fine, file untouched', () => {
+  const { path, dir } = tmpImage(0x11);
+  try {
+    const { blk, d, features } = blkDriver(path, { readOnly: true });
+    assert.ok(features & VIRTIO_BLK_F_RO);
+    assert.equal(features & VIRTIO_BLK_F_DISCARD, 0n);
+    assert.equal(req(d, VIRTIO_BLK_T_OUT, 0n, [{ addr: DATA, len: 512 }]).status, VIRTIO_BLK_S_IOERR);
+    assert.equal(req(d, VIRTIO_BLK_T_IN, 0n, [{ addr: DATA, len: 512, write: true }]).status, VIRTIO_BLK_S_OK);
+    assert.equal(d.memory.readU8(DATA + 511), 0x11);
+    assert.equal(req(d, VIRTIO_BLK_T_FLUSH, 0n, []).status, VIRTIO_BLK_S_OK);
+    assert.equal(readFileSync(path).every((b) => b === 0x11), true);
+    blk.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('O_DIRECT: unaligned guest buffers bounce through an aligned buffer', (t) => {
+  const { path, dir } = tmpImage();
+  try {
+    let drv;
+    try {
+      drv = blkDriver(path, { direct: true });
+    } catch (e) {
+      t.skip(`O_DIRECT not available on ${tmpdir()}: ${(e as Error).message}`);
+      return;
+    }
+    const { blk, d } = drv;
+    const data = new Uint8Array(4096).map((_, i) => (i * 13) & 0xff);
+    d.memory.writeBytes(DATA + 3, data);
+    assert.equal(req(d, VIRTIO_BLK_T_OUT, 8n, [{ addr: DATA + 3, len: 4096 }]).status, VIRTIO_BLK_S_OK);
+    assert.equal(req(d, VIRTIO_BLK_T_FLUSH, 0n, []).status, VIRTIO_BLK_S_OK);
+    assert.deepEqual(new Uint8Array(readFileSync(path).subarray(8 * 512, 8 * 512 + 4096)), data);
+    assert.equal(req(d, VIRTIO_BLK_T_IN, 8n, [{ addr: DATA + 0x5001, len: 4096, write: true }]).status, VIRTIO_BLK_S_OK);
+    assert.deepEqual(d.memory.readBytes(DATA + 0x5001, 4096), data);
+    blk.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('hostile blk chains: no status byte, header too short, status byte not writable -> needs reset, no throw', () => {
+  const { path, dir } = tmpImage();
+  try {
+    const cases: Buf[][] = [
+      [{ addr: HDR, len: 16 }],
+      [{ addr: HDR, len: 8 }, { addr: STATUS, len: 1, write: true }],
+      [{ addr: HDR, len: 16 }, { addr: STATUS, len: 1 }],
+    ];
+    for (const c of cases) {
+      const { blk, d } = blkDriver(path);
+      d.addChain(0, c);
+      assert.doesNotThrow(() => d.kick(0));
+      assert.ok(d.status() & STATUS_DEVICE_NEEDS_RESET);
+      assert.equal(d.mmio.internalErrors, 0);
+      blk.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('throughput of the synchronous path: 4 KiB reads and 1 MiB reads from the page cache', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvisor-blk-'));
+  const path = join(dir, 'big.img');
+  writeFileSync(path, new Uint8Array(64 << 20));
+  try {
+    const blk = new VirtioBlk(new BlockFile(path), {});
+    const d = new TestDriver(blk);
+    d.init();
+    const run = (len: number, n: number): number => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) {
+        const sector = BigInt(((i * 8) % ((64 << 20) / 512 - len / 512)) | 0);
+        req(d, VIRTIO_BLK_T_IN, sector, [{ addr: DATA, len, write: true }]);
+      }
+      return Number(process.hrtime.bigint() - t0) / 1e9;
+    };
+    run(4096, 200);
+    const s4 = run(4096, 5000);
+    const s1m = run(1 << 20, 100);
+    console.log(`# sync 4 KiB read: ${((s4 / 5000) * 1e6).toFixed(1)} us/request (${(5000 / s4).toFixed(0)} IOPS); 1 MiB read: ${(100 / s1m).toFixed(0)} MiB/s`);
+    blk.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
