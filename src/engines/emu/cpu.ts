@@ -62,6 +62,7 @@ export const ACC_READ = 0;
 export const ACC_WRITE = 1;
 export const ACC_EXEC = 2;
 
+const BLOCK_REGIONS = 32;
 const TLB_BITS = 12;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
@@ -154,6 +155,15 @@ export class Cpu implements FpSimdContext {
   readonly tlbMeta = new Uint8Array(TLB_SIZE);
   /** Entries filled from level-1/2 blocks since the last full flush (TLBI by VA must find them). */
   tlbBlocks = 0;
+  /**
+   * The distinct block regions those entries came from (VA hi word, lo word
+   * masked to the block, level), so a TLBI by VA outside every block skips
+   * the scan. More than BLOCK_REGIONS regions: always scan.
+   */
+  readonly blkHi = new Int32Array(BLOCK_REGIONS);
+  readonly blkLo = new Int32Array(BLOCK_REGIONS);
+  readonly blkLevel = new Int32Array(BLOCK_REGIONS);
+  blkCount = 0;
   /** An entry was filled for an address whose top byte differs from bit 55 (TBI tag): VA-based invalidation cannot find it. */
   tlbTagged = false;
   /** Bumped on every TLB flush and on EL changes, so the run loop re-translates its cached PC page. */
@@ -267,7 +277,7 @@ export class Cpu implements FpSimdContext {
     this.xMask = el0 ? P_X0 : P_X1;
     const fpen = Number((this.cpacr >> 20n) & 3n);
     this.fpTrap = fpen === 3 ? false : fpen === 1 ? el0 : true;
-    this.tlbGen++;
+    this.translationChanged();
   }
 
   pstateBits(): number {
@@ -333,6 +343,7 @@ export class Cpu implements FpSimdContext {
   /** Take a pending unmasked interrupt, if any, before the next instruction. */
   checkInterrupts(): boolean {
     if (this.irqLine && (this.daif & 0x80) === 0) {
+      this.stats.irqs++;
       this.takeException(VEC_IRQ, 0, this.pcLo, this.pcHi);
       return true;
     }
@@ -349,8 +360,35 @@ export class Cpu implements FpSimdContext {
     this.stats.flushes++;
     this.tlbFlags.fill(0);
     this.tlbBlocks = 0;
+    this.blkCount = 0;
     this.tlbTagged = false;
-    this.tlbGen++;
+    this.translationChanged();
+  }
+
+  private noteBlock(lo: number, hi: number, level: number): void {
+    const mask = level === 2 ? 0xffe00000 | 0 : 0xc0000000 | 0;
+    const blo = lo & mask;
+    const n = this.blkCount;
+    for (let k = 0; k < n && k < BLOCK_REGIONS; k++) {
+      if (this.blkLo[k] === blo && this.blkHi[k] === hi && this.blkLevel[k] === level) return;
+    }
+    if (n < BLOCK_REGIONS) {
+      this.blkLo[n] = blo;
+      this.blkHi[n] = hi;
+      this.blkLevel[n] = level;
+    }
+    this.blkCount = n + 1;
+  }
+
+  /** True when (lo, hi) may lie in a block region that has TLB entries. */
+  private inBlockRegion(lo: number, hi: number): boolean {
+    const n = this.blkCount;
+    if (n > BLOCK_REGIONS) return true;
+    for (let k = 0; k < n; k++) {
+      const mask = this.blkLevel[k] === 2 ? 0xffe00000 | 0 : 0xc0000000 | 0;
+      if (this.blkHi[k] === hi && this.blkLo[k] === (lo & mask)) return true;
+    }
+    return false;
   }
 
   /** Drop non-global entries (TTBR0 change, TLBI ASIDE1): kernel mappings survive context switches. */
@@ -359,7 +397,7 @@ export class Cpu implements FpSimdContext {
     const f = this.tlbFlags;
     const meta = this.tlbMeta;
     for (let i = 0; i < TLB_SIZE; i++) if ((meta[i]! & 1) !== 0) f[i] = 0;
-    this.tlbGen++;
+    this.translationChanged();
   }
 
   /**
@@ -374,7 +412,7 @@ export class Cpu implements FpSimdContext {
     }
     const i = ((lo >>> 12) ^ hi) & TLB_MASK;
     if (this.tlbLo[i] === (lo & ~0xfff) && this.tlbHi[i] === hi) this.tlbFlags[i] = 0;
-    if (this.tlbBlocks > 0) {
+    if (this.tlbBlocks > 0 && this.inBlockRegion(lo, hi)) {
       const meta = this.tlbMeta;
       const f = this.tlbFlags;
       const tl = this.tlbLo;
@@ -387,7 +425,7 @@ export class Cpu implements FpSimdContext {
         if ((tl[k]! & mask) === (lo & mask)) f[k] = 0;
       }
     }
-    this.tlbGen++;
+    this.translationChanged();
   }
 
   /** Translate a VA for an access, filling the TLB; throws GuestFault on a fault. Returns the TLB index. */
@@ -408,7 +446,10 @@ export class Cpu implements FpSimdContext {
     // Non-RAM pages keep their permissions in bits 8+ so the inline fast paths miss.
     this.tlbFlags[i] = page >= 0 ? r.perms : r.perms << 8;
     this.tlbMeta[i] = (r.ng ? 1 : 0) | (r.level << 1);
-    if (r.level < 3) this.tlbBlocks++;
+    if (r.level < 3) {
+      this.tlbBlocks++;
+      this.noteBlock(lo, hi, r.level);
+    }
     if (hi >> 24 !== (hi << 8) >> 31) this.tlbTagged = true;
     return i;
   }
@@ -473,7 +514,7 @@ export class Cpu implements FpSimdContext {
     const i = ((lo >>> 12) ^ hi) & TLB_MASK;
     if (this.tlbLo[i] === (lo & ~0xfff) && this.tlbHi[i] === hi && (this.tlbFlags[i]! & this.wMask) !== 0) {
       const p = this.tlbRam[i]!;
-      if (this.phys.codePages[p] !== 0) this.phys.invalidateCode(p);
+      if (this.phys.codePages[p] !== 0) this.codeWritten(p);
       this.u8[p * 4096 + (lo & 0xfff)] = v;
       return;
     }
@@ -488,7 +529,7 @@ export class Cpu implements FpSimdContext {
       (lo & 0xfff) <= 4094
     ) {
       const p = this.tlbRam[i]!;
-      if (this.phys.codePages[p] !== 0) this.phys.invalidateCode(p);
+      if (this.phys.codePages[p] !== 0) this.codeWritten(p);
       this.dv.setUint16(p * 4096 + (lo & 0xfff), v, true);
       return;
     }
@@ -503,7 +544,7 @@ export class Cpu implements FpSimdContext {
       (lo & 0xfff) <= 4092
     ) {
       const p = this.tlbRam[i]!;
-      if (this.phys.codePages[p] !== 0) this.phys.invalidateCode(p);
+      if (this.phys.codePages[p] !== 0) this.codeWritten(p);
       this.dv.setInt32(p * 4096 + (lo & 0xfff), v, true);
       return;
     }
@@ -518,7 +559,7 @@ export class Cpu implements FpSimdContext {
       (lo & 0xfff) <= 4088
     ) {
       const p = this.tlbRam[i]!;
-      if (this.phys.codePages[p] !== 0) this.phys.invalidateCode(p);
+      if (this.phys.codePages[p] !== 0) this.codeWritten(p);
       const o = p * 4096 + (lo & 0xfff);
       this.dv.setInt32(o, vl, true);
       this.dv.setInt32(o + 4, vh, true);
@@ -605,7 +646,7 @@ export class Cpu implements FpSimdContext {
     const i = this.translate(lo, hi, ACC_WRITE, this.wMask);
     const ram = this.tlbRam[i]!;
     if (ram >= 0) {
-      if (this.phys.codePages[ram] !== 0) this.phys.invalidateCode(ram);
+      if (this.phys.codePages[ram] !== 0) this.codeWritten(ram);
       const o = ram * 4096 + (lo & 0xfff);
       switch (size) {
         case 1:
@@ -673,6 +714,22 @@ export class Cpu implements FpSimdContext {
   fetchTranslate(lo: number, hi: number): number {
     if ((lo & 3) !== 0) throw new GuestFault(EC_PC_ALIGN, 0, toBig(lo, hi));
     return this.translate(lo, hi, ACC_EXEC, this.xMask);
+  }
+
+  /** A store hit a page with decoded instructions: drop them and end the slice so the run loop refetches. */
+  codeWritten(page: number): void {
+    this.phys.invalidateCode(page);
+    this.sliceEnd = 0;
+  }
+
+  /**
+   * The run loop caches the translation of the current code page for the
+   * whole slice; anything that can change it (TLB maintenance, EL change,
+   * code invalidation) ends the slice.
+   */
+  translationChanged(): void {
+    this.tlbGen++;
+    this.sliceEnd = 0;
   }
 
   /** Invalidate the exclusive monitor (CLREX, exception entry/return, vCPU switch). */

@@ -316,14 +316,25 @@ function decodeSys(l: number, op1: number, crn: number, crm: number, op2: number
       };
     }
     if (op1 === 0 && (crm === 1 || crm === 5) && op2 === 0) {
-      // IC IALLUIS / IC IALLU: decoded code is kept coherent with stores, nothing to do.
+      // IC IALLUIS / IC IALLU: CPU stores are snooped, but DMA into code pages is only
+      // seen through this maintenance, so drop every decoded page.
       return (c) => {
         if (c.el === 0) c.undef();
+        c.phys.invalidateAllCode();
+        c.sliceEnd = 0;
       };
     }
     if (op1 === 3 && crm === 5 && op2 === 1) {
-      // IC IVAU
-      return (c) => trapEl0(c, 1n << 26n);
+      // IC IVAU: drop the decoded instructions of the page holding the address.
+      return (c) => {
+        trapEl0(c, 1n << 26n);
+        const lo = c.xl[rt]!;
+        const hi = c.xh[rt]!;
+        const t = translateVa(c, lo, hi);
+        if (t.fsc >= 0) throw cmFault(c, lo, hi, t.fsc);
+        const page = c.phys.ramPage(t.pa);
+        if (page >= 0 && c.phys.codePages[page] !== 0) c.codeWritten(page);
+      };
     }
     if (op1 === 0 && (crm === 6 || crm === 10 || crm === 14) && op2 === 2) {
       // DC ISW/CSW/CISW

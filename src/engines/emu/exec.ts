@@ -15,24 +15,24 @@ const NO_PAGE: Array<Handler | undefined> = [];
 export function runSlice(c: Cpu, budget: number): number {
   const phys = c.phys;
   const dv = c.dv;
+  // The code page's translation is cached for the slice: every event that could
+  // change it (TLB maintenance, EL change, stores to decoded code) ends the slice.
   let pageLo = 1; // never a page address: forces the first translation
   let pageHi = 0;
-  let gen = -1;
-  let codeGen = -1;
   let hs = NO_PAGE;
   let ramOff = 0;
   let ilo = 0;
   let ihi = 0;
-  c.count = 0;
+  let n = 0;
   c.sliceEnd = budget;
-  while (c.count < c.sliceEnd) {
+  while (n < c.sliceEnd) {
     try {
-      while (c.count < c.sliceEnd) {
+      while (n < c.sliceEnd) {
         const lo = c.pcLo;
         const hi = c.pcHi;
         ilo = lo;
         ihi = hi;
-        if ((lo & ~0xfff) !== pageLo || hi !== pageHi || c.tlbGen !== gen || phys.codeGen !== codeGen) {
+        if ((lo & ~0xfff) !== pageLo || hi !== pageHi) {
           const i = c.fetchTranslate(lo, hi);
           const rp = c.tlbRam[i]!;
           if (rp < 0) {
@@ -42,14 +42,12 @@ export function runSlice(c: Cpu, budget: number): number {
           if (page === undefined) {
             page = new Array<Handler | undefined>(1024);
             phys.icache[rp] = page;
-            phys.codePages[rp] = 1;
+            phys.noteCode(rp);
           }
           hs = page;
           ramOff = rp * 4096;
           pageLo = lo & ~0xfff;
           pageHi = hi;
-          gen = c.tlbGen;
-          codeGen = phys.codeGen;
         }
         const idx = (lo & 0xfff) >>> 2;
         let h = hs[idx];
@@ -59,7 +57,7 @@ export function runSlice(c: Cpu, budget: number): number {
         }
         c.pcLo = (lo + 4) | 0;
         if (lo === -4) c.pcHi = (hi + 1) | 0;
-        c.count++;
+        n++;
         h(c);
       }
     } catch (e) {
@@ -67,9 +65,10 @@ export function runSlice(c: Cpu, budget: number): number {
       c.pcLo = ilo;
       c.pcHi = ihi;
       c.fault(e, ilo, ihi);
-      gen = -1;
+      pageLo = 1;
     }
   }
-  c.retired += c.count;
-  return c.count;
+  c.count = n;
+  c.retired += n;
+  return n;
 }

@@ -20,8 +20,10 @@ export class Phys {
   readonly icache: Array<Array<Handler | undefined> | undefined>;
   /** 1 when the RAM page has decoded instructions (stores to it must invalidate them). */
   readonly codePages: Uint8Array;
-  /** Bumped whenever a code page is invalidated so running loops drop their cached page. */
+  /** Bumped whenever a code page is invalidated. */
   codeGen = 0;
+  /** RAM pages that currently have decoded instructions (may hold stale duplicates). */
+  private codeList: number[] = [];
 
   constructor(
     readonly memory: GuestMemory,
@@ -49,6 +51,22 @@ export class Phys {
   invalidateCode(page: number): void {
     this.icache[page] = undefined;
     this.codePages[page] = 0;
+    this.codeGen++;
+  }
+
+  /** Record that `page` now has decoded instructions. */
+  noteCode(page: number): void {
+    this.codePages[page] = 1;
+    this.codeList.push(page);
+  }
+
+  /** IC IALLU(IS): forget every decoded page. */
+  invalidateAllCode(): void {
+    for (const p of this.codeList) {
+      this.icache[p] = undefined;
+      this.codePages[p] = 0;
+    }
+    this.codeList = [];
     this.codeGen++;
   }
 
