@@ -33,6 +33,13 @@ export function copyGroup(ctx: FpSimdContext, vw: VViews, insn: number): boolean
     case 0: case 1: { // DUP (element), DUP (general)
       if (esz === 3 && !q) return false;
       const bytes = q ? 16 : 8;
+      if (imm4 === 1 && esz < 3) { // DUP Vd.T, Wn: replicate by words, no BigInt
+        const w = ctx.getW(rn);
+        const word = esz === 0 ? (w & 0xff) * 0x01010101 : esz === 1 ? (w & 0xffff) * 0x10001 : w;
+        R.u32[0] = word; R.u32[1] = word; R.u32[2] = word; R.u32[3] = word;
+        commitR(vw, rd, bytes);
+        return true;
+      }
       if (imm4 === 0) copyBytes(R.u8, 0, u8, 16 * rn + index * eb, eb);
       else R.b64[0] = BigInt.asUintN(64, ctx.getX(rn));
       for (let j = eb; j < bytes; j++) R.u8[j] = R.u8[j % eb];

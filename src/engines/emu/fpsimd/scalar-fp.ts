@@ -210,17 +210,18 @@ function intConv(ctx: FpSimdContext, vw: VViews, insn: number, ftype: number): b
   const rd = insn & 31, rn = (insn >>> 5) & 31;
   const u = vw.u32;
   if (opc >= 6) { // FMOV
-    if (rmode === 1 && sf === 1 && ftype === 2) {
-      if (opc === 6) ctx.setX(rd, (BigInt(u[4 * rn + 3]) << 32n) | BigInt(u[4 * rn + 2]));
-      else { const x = ctx.getX(rn); u[4 * rd + 2] = Number(x & 0xffffffffn); u[4 * rd + 3] = Number(x >> 32n); }
+    // 64-bit moves go through the BigUint64Array view: one BigInt, no shifting.
+    if (rmode === 1 && sf === 1 && ftype === 2) { // FMOV Xd, Vn.D[1] / FMOV Vd.D[1], Xn
+      if (opc === 6) ctx.setX(rd, vw.b64[2 * rn + 1]);
+      else vw.b64[2 * rd + 1] = BigInt.asUintN(64, ctx.getX(rn));
       return true;
     }
     if (rmode !== 0 || sf !== ftype) return false; // W<->S or X<->D (FP16 forms absent)
     if (opc === 6) {
-      if (sf) ctx.setX(rd, (BigInt(u[4 * rn + 1]) << 32n) | BigInt(u[4 * rn]));
+      if (sf) ctx.setX(rd, vw.b64[2 * rn]);
       else ctx.setW(rd, u[4 * rn]);
     } else {
-      if (sf) { const x = ctx.getX(rn); u[4 * rd] = Number(x & 0xffffffffn); u[4 * rd + 1] = Number(x >> 32n); }
+      if (sf) vw.b64[2 * rd] = BigInt.asUintN(64, ctx.getX(rn));
       else { u[4 * rd] = ctx.getW(rn); u[4 * rd + 1] = 0; }
       clearHigh(u, rd);
     }
