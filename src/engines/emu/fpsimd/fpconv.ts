@@ -76,11 +76,12 @@ export function bigToFp(v: bigint, single: boolean, fbits = 0): number {
 }
 
 // ---- half precision ------------------------------------------------------
+/** Half bits -> value (exact). Under FPCR.AHP exponent 31 is an ordinary binade. */
 export function halfToNumber(h: number): number {
   const e = (h >>> 10) & 31, f = h & 0x3ff;
   let v: number;
   if (e === 0) v = f * 2 ** -24;
-  else if (e === 31) v = f ? NaN : Infinity;
+  else if (e === 31 && !S.ahp) v = f ? NaN : Infinity;
   else v = (1024 + f) * 2 ** (e - 25);
   return h & 0x8000 ? -v : v;
 }
@@ -104,7 +105,11 @@ export function numberToHalf(x: number, mode: number): number {
   const sign = neg ? 0x8000 : 0;
   const a = Math.abs(x);
   if (a === 0) return sign;
-  if (a === Infinity) return sign | 0x7c00;
+  if (a === Infinity) {
+    if (!S.ahp) return sign | 0x7c00;
+    S.flags |= FPSR_IOC; // alternative half precision has no infinity: saturate
+    return sign | 0x7fff;
+  }
   let e = Math.floor(Math.log2(a));
   if (2 ** e > a) e--;
   else if (2 ** (e + 1) <= a) e++;
@@ -112,7 +117,8 @@ export function numberToHalf(x: number, mode: number): number {
   const n = a * 2 ** -qe;
   const m = roundMag(n, mode, neg);
   const bits = ((qe + 24) << 10) + m;
-  if (bits >= 0x7c00) {
+  if (S.ahp && bits >= 0x8000) { S.flags |= FPSR_IOC; return sign | 0x7fff; } // saturate, not Overflow
+  if (!S.ahp && bits >= 0x7c00) {
     S.flags |= FPSR_OFC | FPSR_IXC;
     const toInf = mode === RN || mode === RA || (mode === RP && !neg) || (mode === RM && neg);
     return sign | (toInf ? 0x7c00 : 0x7bff);
@@ -137,11 +143,13 @@ export function nanHalfToDoubleHi(h: number): number {
   return (((h & 0x8000) << 16) | 0x7ff80000 | ((h & 0x3ff) << 10)) >>> 0;
 }
 export function nanSingleToHalf(w: number): number {
+  if (S.ahp) { S.flags |= FPSR_IOC; return (w >>> 16) & 0x8000; } // NaN -> signed zero
   if ((w & 0x400000) === 0) S.flags |= FPSR_IOC;
   if (S.dn) return 0x7e00;
   return ((w >>> 16) & 0x8000) | 0x7e00 | ((w >>> 13) & 0x3ff);
 }
 export function nanDoubleToHalf(hi: number): number {
+  if (S.ahp) { S.flags |= FPSR_IOC; return (hi >>> 16) & 0x8000; }
   if ((hi & 0x80000) === 0) S.flags |= FPSR_IOC;
   if (S.dn) return 0x7e00;
   return ((hi >>> 16) & 0x8000) | 0x7e00 | ((hi >>> 10) & 0x3ff);

@@ -15,7 +15,7 @@
  * leave in `S.nanSel` which operand (1..3, 0 = default NaN) the caller must
  * copy, quietened, from the register file (see fplane.ts).
  */
-import { FPSR_IOC, FPSR_DZC, FPSR_OFC, FPSR_UFC, FPSR_IXC, FPSR_IDC, FPCR_DN, FPCR_FZ, RN, RP, RM, RZ } from './views.js';
+import { FPSR_IOC, FPSR_DZC, FPSR_OFC, FPSR_UFC, FPSR_IXC, FPSR_IDC, FPCR_DN, FPCR_FZ, FPCR_AHP, RN, RP, RM, RZ } from './views.js';
 
 /**
  * Per-instruction FP state, loaded from FPCR by fpBegin; callers OR `flags` into FPSR.
@@ -23,11 +23,12 @@ import { FPSR_IOC, FPSR_DZC, FPSR_OFC, FPSR_UFC, FPSR_IXC, FPSR_IDC, FPCR_DN, FP
  * nanNeg: bit 0 negate a NaN result (FNMUL), bit k operand k was negated before
  * NaN selection (FMSUB, FMLS, FRECPS...), bit 8 clear the NaN's sign (FABD).
  */
-export const S = { fz: false, dn: false, rm: RN, flags: 0, nanSel: 0, nanNeg: 0 };
+export const S = { fz: false, dn: false, ahp: false, rm: RN, flags: 0, nanSel: 0, nanNeg: 0 };
 
 export function fpBegin(fpcr: number): void {
   S.fz = (fpcr & FPCR_FZ) !== 0;
   S.dn = (fpcr & FPCR_DN) !== 0;
+  S.ahp = (fpcr & FPCR_AHP) !== 0;
   S.rm = (fpcr >>> 22) & 3;
   S.flags = 0;
 }

@@ -93,7 +93,7 @@ export function clearReg(u32: Uint32Array, d: number): void {
 /** FPSR bits. */
 export const FPSR_IOC = 1, FPSR_DZC = 2, FPSR_OFC = 4, FPSR_UFC = 8, FPSR_IXC = 16, FPSR_IDC = 128, FPSR_QC = 1 << 27;
 /** FPCR bits. */
-export const FPCR_DN = 1 << 25, FPCR_FZ = 1 << 24;
+export const FPCR_AHP = 1 << 26, FPCR_DN = 1 << 25, FPCR_FZ = 1 << 24;
 /** FPCR.RMode values (RA = ties-away, used by FCVTA and FRINTA). */
 export const RN = 0, RP = 1, RM = 2, RZ = 3, RA = 4;
 export function fpcrRMode(fpcr: number): number { return (fpcr >>> 22) & 3; }
