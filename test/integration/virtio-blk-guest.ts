@@ -88,3 +88,12 @@ export function emuSkipReason(): Promise<string | undefined> {
   })();
   return probe;
 }
+
+/** When a run did not reach the boot marker, the emu engine cannot boot the guest yet: the reason to skip, else undefined. */
+export function notBooted(r: EmuRun): string | undefined {
+  if (r.output.includes(BOOT_MARKER)) return undefined;
+  return `the emu engine did not boot the arm64 guest to ${BOOT_MARKER} (${r.timedOut ? 'timed out' : JSON.stringify(r.status)}; last output: ${JSON.stringify(r.output.slice(-300))})`;
+}
+
+/** Skip reason before booting anything: no guest assets. */
+export const noAssets: string | undefined = assets ? undefined : whyNoGuest('arm64');
