@@ -256,10 +256,132 @@ function decodeUnsignedImm(insn: number): H | undefined {
   if (s === 'prfm') return NOP;
   const [op, bytes] = s;
   const off = ((insn >>> 10) & 0xfff) * bytes;
+  if (!v) {
+    const fast = fastUimm(size, opc, t, n, off);
+    if (fast !== undefined) return fast;
+  }
   return withFpCheck(v, (c) => {
     const l = (c.xl[n]! >>> 0) + off;
     op(c, l | 0, l > 0xffffffff ? (c.xh[n]! + 1) | 0 : c.xh[n]!);
   });
+}
+
+/**
+ * Monomorphic handlers for the most frequent forms (LDR/STR X and W with an
+ * unsigned offset): the memory fast path inlines into them.
+ */
+function fastUimm(size: number, opc: number, t: number, n: number, off: number): H | undefined {
+  const d = wr(t);
+  if (size === 3 && opc === 1) {
+    return (c) => {
+      const l = (c.xl[n]! >>> 0) + off;
+      c.ld64(l | 0, l > 0xffffffff ? (c.xh[n]! + 1) | 0 : c.xh[n]!);
+      c.xl[d] = c.ml;
+      c.xh[d] = c.mh;
+    };
+  }
+  if (size === 3 && opc === 0) {
+    return (c) => {
+      const l = (c.xl[n]! >>> 0) + off;
+      c.st64(l | 0, l > 0xffffffff ? (c.xh[n]! + 1) | 0 : c.xh[n]!, c.xl[t]!, c.xh[t]!);
+    };
+  }
+  if (size === 2 && opc === 1) {
+    return (c) => {
+      const l = (c.xl[n]! >>> 0) + off;
+      c.xl[d] = c.ld32(l | 0, l > 0xffffffff ? (c.xh[n]! + 1) | 0 : c.xh[n]!);
+      c.xh[d] = 0;
+    };
+  }
+  if (size === 2 && opc === 0) {
+    return (c) => {
+      const l = (c.xl[n]! >>> 0) + off;
+      c.st32(l | 0, l > 0xffffffff ? (c.xh[n]! + 1) | 0 : c.xh[n]!, c.xl[t]!);
+    };
+  }
+  if (size === 0 && opc === 1) {
+    return (c) => {
+      const l = (c.xl[n]! >>> 0) + off;
+      c.xl[d] = c.ld8(l | 0, l > 0xffffffff ? (c.xh[n]! + 1) | 0 : c.xh[n]!);
+      c.xh[d] = 0;
+    };
+  }
+  return undefined;
+}
+
+/** Monomorphic LDP/STP of X registers (signed offset, pre- and post-index) within one page. */
+function fastPair64(load: boolean, t: number, t2: number, n: number, off: number, pre: boolean, wb: boolean): H {
+  const d1 = wr(t);
+  const d2 = wr(t2);
+  if (load) {
+    return (c) => {
+      const bl = c.xl[n]!;
+      const bh = c.xh[n]!;
+      const l = (bl >>> 0) + off;
+      const nl = l | 0;
+      const nh = (bh + (l > 0xffffffff ? 1 : l < 0 ? -1 : 0)) | 0;
+      const al = pre ? nl : bl;
+      const ah = pre ? nh : bh;
+      if ((al & 0xfff) > 4080) {
+        slowPair(c, true, d1, d2, t, t2, al, ah);
+      } else {
+        c.ld64(al, ah);
+        const l1 = c.ml;
+        const h1 = c.mh;
+        c.ld64((al + 8) | 0, ah);
+        c.xl[d1] = l1;
+        c.xh[d1] = h1;
+        c.xl[d2] = c.ml;
+        c.xh[d2] = c.mh;
+      }
+      if (wb) {
+        c.xl[n] = nl;
+        c.xh[n] = nh;
+      }
+    };
+  }
+  return (c) => {
+    const bl = c.xl[n]!;
+    const bh = c.xh[n]!;
+    const l = (bl >>> 0) + off;
+    const nl = l | 0;
+    const nh = (bh + (l > 0xffffffff ? 1 : l < 0 ? -1 : 0)) | 0;
+    const al = pre ? nl : bl;
+    const ah = pre ? nh : bh;
+    if ((al & 0xfff) > 4080) {
+      slowPair(c, false, d1, d2, t, t2, al, ah);
+    } else {
+      c.st64(al, ah, c.xl[t]!, c.xh[t]!);
+      c.st64((al + 8) | 0, ah, c.xl[t2]!, c.xh[t2]!);
+    }
+    if (wb) {
+      c.xl[n] = nl;
+      c.xh[n] = nh;
+    }
+  };
+}
+
+/** A 16-byte pair access that may cross a page: translate both ends first, then access. */
+function slowPair(c: Cpu, load: boolean, d1: number, d2: number, t: number, t2: number, al: number, ah: number): void {
+  const l2 = (al >>> 0) + 8;
+  const a2l = l2 | 0;
+  const a2h = l2 > 0xffffffff ? (ah + 1) | 0 : ah;
+  const e = (al >>> 0) + 15;
+  c.dataPa(al, ah, !load);
+  c.dataPa(e | 0, e > 0xffffffff ? (ah + 1) | 0 : ah, !load);
+  if (load) {
+    c.ld64(al, ah);
+    const l1 = c.ml;
+    const h1 = c.mh;
+    c.ld64(a2l, a2h);
+    c.xl[d1] = l1;
+    c.xh[d1] = h1;
+    c.xl[d2] = c.ml;
+    c.xh[d2] = c.mh;
+  } else {
+    c.st64(al, ah, c.xl[t]!, c.xh[t]!);
+    c.st64(a2l, a2h, c.xl[t2]!, c.xh[t2]!);
+  }
 }
 
 function decodeRegImm9(insn: number): H | undefined {
@@ -376,6 +498,7 @@ function decodePair(insn: number): H | undefined {
   const pre = type !== 1; // offset, pre-index and no-allocate use base+imm
   const wb = type === 1 || type === 3;
   if (type === 0 && opc === 1 && !v) return undefined; // no LDNPSW
+  if (!v && opc === 2) return fastPair64(load, t, t2, n, off, pre, wb);
   return withFpCheck(v, (c) => {
     const bl = c.xl[n]!;
     const bh = c.xh[n]!;

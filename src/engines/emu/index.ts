@@ -159,6 +159,17 @@ export class EmuEngine implements Engine, EmuEngineControl {
   // ------------------------------------------------------------------ run
 
   run(): ExitStatus {
+    try {
+      return this.runLoop();
+    } catch (e) {
+      // A VMM bug (in the CPU, a device model or the board) must not take the process down.
+      const c = this.cpus[this.currentCpu];
+      const where = c ? ` (cpu ${c.index} pc 0x${c.pc.toString(16)})` : '';
+      return { kind: 'error', message: `emu: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}${where}` };
+    }
+  }
+
+  private runLoop(): ExitStatus {
     const cpus = this.cpus;
     const multi = cpus.length > 1;
     let slices = 0;

@@ -79,6 +79,7 @@ const ID_VALUES = new Map<number, bigint>([
   [CTR_EL0, 0x8444c004n],
   // DC ZVA allowed, 64-byte blocks (2^4 words).
   [DCZID_EL0, 4n],
+
 ]);
 
 /** Registers EL0 may access (with their extra conditions checked in checkEl0). */
@@ -223,6 +224,9 @@ export function readSysreg(c: Cpu, key: number): bigint {
       return (c.misc.get(CSSELR_EL1) ?? 0n) & 1n ? 0x201fe012n : 0x701fe00an;
     case OSLSR_EL1:
       return 8n; // OSLM[1] = 1: OS lock implemented, unlocked
+    case DCZID_EL0:
+      // DZP reads as 1 at EL0 when SCTLR_EL1.DZE prohibits DC ZVA there.
+      return c.el === 0 && (c.sctlr & (1n << 14n)) === 0n ? 0x14n : 4n;
   }
   const id = ID_VALUES.get(key);
   if (id !== undefined) return id;
@@ -246,10 +250,15 @@ export function writeSysreg(c: Cpu, key: number, v: bigint): void {
       c.ttbr0 = v;
       c.flushTlbNonGlobal();
       return;
-    case TTBR1_EL1:
+    case TTBR1_EL1: {
+      // Linux sets TCR_EL1.A1: context switches change only TTBR1's ASID field. Global
+      // (kernel) entries stay valid then; a new table base invalidates everything.
+      const baseChanged = ((c.ttbr1 ^ v) & 0x0000ffffffffffffn) !== 0n;
       c.ttbr1 = v;
-      c.flushTlb();
+      if (baseChanged) c.flushTlb();
+      else c.flushTlbNonGlobal();
       return;
+    }
     case TCR_EL1:
       c.tcr = v;
       c.tcrLo = Number(v & 0xffffffffn) | 0;
