@@ -8,14 +8,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { execFpSimd, fpsimdFeatures } from '../../src/engines/emu/fpsimd/index.js';
+import { execFpSimd, decodeFpSimd, fpsimdFeatures } from '../../src/engines/emu/fpsimd/index.js';
 import { makeCtx } from './emu-fpsimd-ctx.js';
 import { fuzzState, STATE, V_OFF, FPCR_OFF, NZCV_OFF, FPSR_OFF, isCrypto } from '../fixtures/fpsimd/fuzz-state.js';
 
 type Row = [number, number, number, [number, string][]];
 const rows: Row[] = JSON.parse(gunzipSync(readFileSync(new URL('../fixtures/fpsimd/fuzz-cases.json.gz', import.meta.url))).toString());
 
-function run(insn: number, seed: number): { ok: boolean; state: Buffer } {
+type Exec = (ctx: ReturnType<typeof makeCtx>, insn: number) => boolean;
+
+function run(insn: number, seed: number, exec: Exec = execFpSimd): { ok: boolean; state: Buffer } {
   const st = fuzzState(seed);
   const ctx = makeCtx();
   for (let r = 0; r < 31; r++) ctx.x[r] = st.readBigUInt64LE(8 * r);
@@ -23,7 +25,7 @@ function run(insn: number, seed: number): { ok: boolean; state: Buffer } {
   ctx.fpcr = Number(st.readBigUInt64LE(FPCR_OFF));
   ctx.nzcv = Number(st.readBigUInt64LE(NZCV_OFF) >> 28n);
   ctx.fpsr = 0;
-  const ok = execFpSimd(ctx, insn);
+  const ok = exec(ctx, insn);
   const out = Buffer.from(st);
   for (let r = 0; r < 31; r++) out.writeBigUInt64LE(ctx.x[r], 8 * r);
   for (let w = 0; w < 128; w++) out.writeUInt32LE(ctx.v[w], V_OFF + 4 * w);
@@ -34,12 +36,12 @@ function run(insn: number, seed: number): { ok: boolean; state: Buffer } {
 
 fpsimdFeatures.crypto = true; // qemu's cortex-a57 has the Cryptographic Extension
 
-test(`random SIMD&FP encodings: UNDEF and results match qemu on ${rows.length} cases`, () => {
+function check(exec: Exec): void {
   const bad: string[] = [];
   let cryptoSeen = 0;
   for (const [insn, seed, undef, changes] of rows) {
     let r: { ok: boolean; state: Buffer };
-    try { r = run(insn, seed); } catch (e) { bad.push(`${insn.toString(16)}: threw ${(e as Error).message}`); continue; }
+    try { r = run(insn, seed, exec); } catch (e) { bad.push(`${insn.toString(16)}: threw ${(e as Error).message}`); continue; }
     if (undef) { if (r.ok) bad.push(`${insn.toString(16)}: executed, qemu UNDEF`); continue; }
     if (!r.ok) { bad.push(`${insn.toString(16)}: UNDEF, qemu executed`); continue; }
     if (isCrypto(insn)) cryptoSeen++;
@@ -57,4 +59,13 @@ test(`random SIMD&FP encodings: UNDEF and results match qemu on ${rows.length} c
   if (bad.length) console.log(bad.slice(0, 50).join('\n'));
   console.log(`crypto encodings executed: ${cryptoSeen}`);
   assert.equal(bad.length, 0, `${bad.length} mismatches`);
+}
+
+test(`random SIMD&FP encodings: UNDEF and results match qemu on ${rows.length} cases`, () => check(execFpSimd));
+
+test('decodeFpSimd: null exactly for UNDEF words, and its executor matches qemu', () => {
+  check((ctx, insn) => {
+    const h = decodeFpSimd(insn);
+    return h !== null && h(ctx);
+  });
 });
