@@ -261,7 +261,7 @@ test('hostile driver: bad sizes/offsets, notify before FEATURES_OK, bogus queue,
   m2.mmio.write(b2 + C.STATUS, 1, 0);
   m2.mmio.write(b2 + C.STATUS, 1, STATUS_ACKNOWLEDGE);
   m2.mmio.write(b2 + NOTIFY_OFF, 2, 0);
-  assert.ok(m2.mmio.read(b2 + C.STATUS, 1) as number & STATUS_DEVICE_NEEDS_RESET);
+  assert.ok(((m2.mmio.read(b2 + C.STATUS, 1) as number) & STATUS_DEVICE_NEEDS_RESET) !== 0);
   m2.mmio.write(b2 + C.STATUS, 1, 0);
   assert.equal(m2.mmio.read(b2 + C.STATUS, 1), 0);
   // Features not offered -> FEATURES_OK refused.
