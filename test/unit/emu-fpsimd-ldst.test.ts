@@ -77,3 +77,25 @@ test('a faulting load throws the context exception and does no writeback', () =>
   assert.throws(() => execFpSimd(ctx, 0x4cdf7020), /fault/); // ld1 {v0.16b}, [x1], #16 crosses the end
   assert.equal(ctx.x[1], MEM_BASE + 56n);
 });
+
+test('SP as the base register (Rn = 31), register post-index, and register-list wrap-around from V31 to V0', () => {
+  const ctx = makeCtx();
+  for (let i = 0; i < 64; i++) ctx.mem[i] = i;
+  ctx.sp = MEM_BASE;
+  assert.equal(execFpSimd(ctx, 0x4cdf73e0), true); // ld1 {v0.16b}, [sp], #16
+  assert.equal(ctx.sp, MEM_BASE + 16n);
+  assert.deepEqual(getV(ctx, 0), [0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c]);
+  setV(ctx, 1, [1, 2, 3, 4]); setV(ctx, 2, [5, 6, 7, 8]);
+  ctx.x[3] = 0xfffffffffffffff0n; // -16
+  assert.equal(execFpSimd(ctx, 0x4c83afe1), true); // st1 {v1.2d, v2.2d}, [sp], x3
+  assert.equal(ctx.sp, MEM_BASE);
+  const dv = new DataView(ctx.mem.buffer);
+  assert.deepEqual([16, 20, 24, 28, 32, 36, 40, 44].map((o) => dv.getUint32(o, true)), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(execFpSimd(ctx, 0x4d60ebe4), true); // ld4r {v4.4s-v7.4s}, [sp]
+  assert.deepEqual(getV(ctx, 5), [0x07060504, 0x07060504, 0x07060504, 0x07060504]);
+  ctx.x[1] = MEM_BASE;
+  assert.equal(execFpSimd(ctx, 0x0c40403e), true); // ld3 {v30.8b, v31.8b, v0.8b}, [x1]
+  // Memory is bytes 0..15 then the stored words 1..8: elements are every third byte.
+  assert.deepEqual(getV(ctx, 30), [0x09060300, 0x00000f0c, 0, 0]); // bytes 0 3 6 9 12 15 18 21
+  assert.deepEqual(getV(ctx, 0), [0x0b080502, 0x0002000e, 0, 0]); // bytes 2 5 8 11 14 17 20 23
+});
