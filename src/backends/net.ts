@@ -62,18 +62,8 @@ export interface NetBackend {
   close(): void;
 }
 
-/**
- * How a worker thread wakes the machine thread: bump + notify an Int32 word
- * (the one the emu engine's waitForEvent sleeps on) and, under kvm, send the
- * kick signal to the machine thread so KVM_RUN returns and the host is polled.
- * Plain data, so it can be passed in workerData.
- */
-export interface WakeTarget {
-  sab: SharedArrayBuffer;
-  index: number;
-  tid?: number;
-  signal?: number;
-}
+import type { WakeTarget } from '../vmm/host-link.js';
+export type { WakeTarget } from '../vmm/host-link.js';
 
 /** Wake the machine thread (any thread may call it). */
 export function wakeMachine(t: WakeTarget, tgkill?: (tid: number, sig: number) => void): void {

@@ -117,8 +117,11 @@ export interface PciInterrupts {
 
 /** Registration of a queue-notify address with the platform (kvm: ioeventfd). */
 export interface NotifyHook {
-  /** Make writes of `len` bytes at `gpa` call `notify` later (from the host poll); returns a remover. */
-  register(gpa: number, len: number, notify: () => void): { remove(): void };
+  /**
+   * Make writes of `len` bytes at `gpa` call `notify` later (from the host poll);
+   * returns a remover. (owner, queue) names the registration across BAR moves.
+   */
+  register(owner: object, queue: number, gpa: number, len: number, notify: () => void): { remove(): void };
 }
 
 const CLASS_BY_TYPE: Record<number, number> = {
@@ -297,7 +300,7 @@ export class VirtioPci implements PciFunction {
     if (!this.space.memoryEnabled || bar.addr === 0) return;
     this.queues.forEach((_, i) => {
       try {
-        this.hooks.push(this.notifyHook!.register(bar.addr + NOTIFY_OFF + NOTIFY_MULTIPLIER * i, 2, () => this.notify(i)));
+        this.hooks.push(this.notifyHook!.register(this, i, bar.addr + NOTIFY_OFF + NOTIFY_MULTIPLIER * i, 2, () => this.notify(i)));
       } catch (e) {
         // A guest that moves the BAR somewhere KVM refuses (e.g. over RAM) keeps the slow path.
         this.log?.(`${this.name}: ioeventfd for queue ${i} at 0x${(bar.addr + NOTIFY_OFF).toString(16)} failed: ${(e as Error).message}`);

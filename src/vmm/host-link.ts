@@ -85,8 +85,37 @@ export class HostLinkMain {
   }
 }
 
+/**
+ * Work that arrives on the machine thread from other threads (backend I/O
+ * workers, ioeventfd watchers): `pending` is a cheap atomics check made on
+ * every engine turn, `poll` delivers the work to the device models.
+ */
+export interface HostSource {
+  pending(): boolean;
+  poll(): void;
+}
+
+/**
+ * How another thread wakes this machine thread (plain data, for workerData):
+ * bump + notify word `index` of `sab` (the input ring's sequence word, which
+ * waitForEvent sleeps on) and, under kvm, tgkill(tid, signal) so KVM_RUN
+ * returns and the engine polls the host. See wakeMachine in backends/net.ts.
+ */
+export interface WakeTarget {
+  sab: SharedArrayBuffer;
+  index: number;
+  tid?: number;
+  signal?: number;
+}
+
+/** Index of ByteRing's sequence word (byte-ring.ts: [head, tail, seq]). */
+const RING_SEQ_WORD = 2;
+
 /** Machine-thread side: what the engine sees as its EngineHost. */
 export class HostLinkWorker implements EngineHost {
+  private readonly sources: HostSource[] = [];
+  private readonly inputSab: SharedArrayBuffer;
+  private kickTarget: { tid: number; signal: number } | undefined;
   private readonly input: ByteRing;
   private readonly output: ByteRing;
   private readonly ctl: Int32Array;
@@ -98,14 +127,33 @@ export class HostLinkWorker implements EngineHost {
     this.input = new ByteRing(buffers.input);
     this.output = new ByteRing(buffers.output);
     this.ctl = new Int32Array(buffers.control);
+    this.inputSab = buffers.input;
+  }
+
+  /** Register a source of cross-thread work (polled with the console input). */
+  addSource(s: HostSource): void {
+    this.sources.push(s);
+  }
+
+  /** Under kvm: the machine thread's id and kick signal, so wake targets also interrupt KVM_RUN. */
+  setKickTarget(k: { tid: number; signal: number }): void {
+    this.kickTarget = k;
+  }
+
+  /** Where workers wake this thread (see WakeTarget). Call after setKickTarget under kvm. */
+  wakeTarget(): WakeTarget {
+    return { sab: this.inputSab, index: RING_SEQ_WORD, ...(this.kickTarget ?? {}) };
   }
 
   pending(): boolean {
-    return this.input.available() > 0 || Atomics.load(this.ctl, STOP) !== 0;
+    if (this.input.available() > 0 || Atomics.load(this.ctl, STOP) !== 0) return true;
+    for (const s of this.sources) if (s.pending()) return true;
+    return false;
   }
 
   poll(): ExitStatus | undefined {
     if (Atomics.load(this.ctl, STOP) !== 0) return { kind: 'stopped', reason: 'stop requested' };
+    for (const s of this.sources) if (s.pending()) s.poll();
     if (this.input.available() > 0) {
       const bytes = this.input.peek(4096);
       const n = this.consoleInput(bytes);

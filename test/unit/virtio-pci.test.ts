@@ -47,7 +47,7 @@ function machine(withMsi = true) {
       return v;
     } } : {}),
   }, {
-    register(gpa, len, f) {
+    register(_owner, _q, gpa, len, f) {
       const r = { gpa, len, fn: f, removed: false };
       notified.push(r);
       return { remove: () => (r.removed = true) };
