@@ -201,6 +201,7 @@ export function threeDiff(ctx: FpSimdContext, vw: VViews, insn: number, scalar: 
   const lanes = scalar ? 1 : 8 >> size, part = q ? lanes : 0;
   const ebits = 8 << size, wsz = size + 1, signed = U === 0 && opc !== 14; // PMULL is unsigned
   Q.sat = false;
+  if (size < 2) return diffNum(ctx, vw, opc, U, q, scalar, size, rd, rn, rm);
   if (opc === 4 || opc === 6) { // ADDHN/RADDHN/SUBHN/RSUBHN
     R.u32[0] = vw.u32[4 * rd]; R.u32[1] = vw.u32[4 * rd + 1];
     const rnd = U ? 1n << BigInt(ebits - 1) : 0n;
@@ -236,6 +237,53 @@ export function threeDiff(ctx: FpSimdContext, vw: VViews, insn: number, scalar: 
       }
     }
     setB(R, 0, i, wsz, r);
+  }
+  commitR(vw, rd, scalar ? 8 : 16);
+  if (Q.sat) ctx.fpsr |= FPSR_QC;
+  return true;
+}
+
+/** Three different with 8/16-bit narrow lanes (wide lanes of at most 32 bits): exact with numbers. */
+function diffNum(ctx: FpSimdContext, vw: VViews, opc: number, U: number, q: number, scalar: boolean, size: number,
+  rd: number, rn: number, rm: number): boolean {
+  const lanes = scalar ? 1 : 8 >> size, part = q ? lanes : 0, ebits = 8 << size, wsz = size + 1;
+  const signed = U === 0 && opc !== 14;
+  const nper = 16 >> size, wper = 16 >> wsz;
+  if (opc === 4 || opc === 6) { // ADDHN/RADDHN/SUBHN/RSUBHN: high half of the wide sum/difference
+    R.u32[0] = vw.u32[4 * rd]; R.u32[1] = vw.u32[4 * rd + 1];
+    const W = elemArray(vw, wsz, false), O = elemArray(R, size, false);
+    const rnd = U ? 2 ** (ebits - 1) : 0, div = 2 ** ebits;
+    for (let i = 0; i < lanes; i++) {
+      const a = W[rn * wper + i], b = W[rm * wper + i];
+      O[part + i] = Math.floor(((opc === 4 ? a + b : a - b) + rnd) / div);
+    }
+    commitR(vw, rd, q ? 16 : 8);
+    return true;
+  }
+  if (scalar) R.u32.fill(0);
+  const N = elemArray(vw, size, signed), Wn = elemArray(vw, wsz, signed), D = elemArray(vw, wsz, signed);
+  const O = elemArray(R, wsz, false);
+  const wide = opc === 1 || opc === 3;
+  Q.sat = false;
+  for (let i = 0; i < lanes; i++) {
+    const a = wide ? Wn[rn * wper + i] : N[rn * nper + part + i];
+    const b = N[rm * nper + part + i];
+    let r: number;
+    switch (opc) {
+      case 0: case 1: r = a + b; break;
+      case 2: case 3: r = a - b; break;
+      case 5: r = D[rd * wper + i] + Math.abs(a - b); break;
+      case 7: r = Math.abs(a - b); break;
+      case 8: r = D[rd * wper + i] + a * b; break;
+      case 10: r = D[rd * wper + i] - a * b; break;
+      case 12: r = a * b; break;
+      case 14: r = pmul16(a, b); break;
+      default: { // SQDMULL / SQDMLAL / SQDMLSL (16-bit only here)
+        const p = satN(2 * a * b, 2 * ebits, true);
+        r = opc === 13 ? p : satN(opc === 9 ? D[rd * wper + i] + p : D[rd * wper + i] - p, 2 * ebits, true);
+      }
+    }
+    O[i] = r;
   }
   commitR(vw, rd, scalar ? 8 : 16);
   if (Q.sat) ctx.fpsr |= FPSR_QC;
