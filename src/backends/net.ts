@@ -76,6 +76,16 @@ export function wakeMachine(t: WakeTarget, tgkill?: (tid: number, sig: number) =
     } catch {
       // the machine thread is gone
     }
+  } else if (t.kick !== undefined && tgkill) {
+    const k = new Int32Array(t.kick);
+    const tid = Atomics.load(k, 0);
+    if (tid !== 0) {
+      try {
+        tgkill(tid, Atomics.load(k, 1));
+      } catch {
+        // the machine thread is gone
+      }
+    }
   }
 }
 

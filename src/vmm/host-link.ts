@@ -98,12 +98,18 @@ export interface HostSource {
 /**
  * How another thread wakes this machine thread (plain data, for workerData):
  * bump + notify word `index` of `sab` (the input ring's sequence word, which
- * waitForEvent sleeps on) and, under kvm, tgkill(tid, signal) so KVM_RUN
- * returns and the engine polls the host. See wakeMachine in backends/net.ts.
+ * waitForEvent sleeps on) and, once the kvm engine has installed its kick
+ * signal, tgkill(kick[0], kick[1]) so KVM_RUN returns and the engine polls
+ * the host. `kick` is shared so the tid can be filled in after workers start
+ * (a kick before the handler exists would kill the process). See wakeMachine
+ * in backends/net.ts.
  */
 export interface WakeTarget {
   sab: SharedArrayBuffer;
   index: number;
+  /** Int32 [tid, signal]; tid 0 = no signal yet. */
+  kick?: SharedArrayBuffer;
+  /** A fixed tid/signal (when known up front); `kick` is preferred. */
   tid?: number;
   signal?: number;
 }
@@ -115,7 +121,7 @@ const RING_SEQ_WORD = 2;
 export class HostLinkWorker implements EngineHost {
   private readonly sources: HostSource[] = [];
   private readonly inputSab: SharedArrayBuffer;
-  private kickTarget: { tid: number; signal: number } | undefined;
+  private readonly kickWords = new Int32Array(new SharedArrayBuffer(8));
   private readonly input: ByteRing;
   private readonly output: ByteRing;
   private readonly ctl: Int32Array;
@@ -135,14 +141,15 @@ export class HostLinkWorker implements EngineHost {
     this.sources.push(s);
   }
 
-  /** Under kvm: the machine thread's id and kick signal, so wake targets also interrupt KVM_RUN. */
+  /** Under kvm, once the kick signal's handler is installed: wake targets also interrupt KVM_RUN. */
   setKickTarget(k: { tid: number; signal: number }): void {
-    this.kickTarget = k;
+    Atomics.store(this.kickWords, 1, k.signal);
+    Atomics.store(this.kickWords, 0, k.tid);
   }
 
-  /** Where workers wake this thread (see WakeTarget). Call after setKickTarget under kvm. */
+  /** Where workers wake this thread (see WakeTarget). */
   wakeTarget(): WakeTarget {
-    return { sab: this.inputSab, index: RING_SEQ_WORD, ...(this.kickTarget ?? {}) };
+    return { sab: this.inputSab, index: RING_SEQ_WORD, kick: this.kickWords.buffer as SharedArrayBuffer };
   }
 
   pending(): boolean {
