@@ -34,6 +34,8 @@ export class EmuEngine implements Engine, EmuEngineControl {
   readonly phys: Phys;
   readonly counter = new SystemCounter();
   currentCpu = 0;
+  /** Host milliseconds spent sleeping with every vCPU in WFI. */
+  idleMs = 0;
   private stopStatus: ExitStatus | undefined;
   private readonly platform: EmuPlatform;
   private readonly host: EngineHost;
@@ -216,7 +218,9 @@ export class EmuEngine implements Engine, EmuEngineControl {
       ms = delta <= 0n ? 0 : Math.min(MAX_IDLE_MS, ticksToMs(delta));
     }
     if (ms <= 0) return;
+    const t0 = performance.now();
     if (this.host.waitForEvent !== undefined) this.host.waitForEvent(ms);
     else Atomics.wait(this.sleepWord, 0, 0, ms);
+    this.idleMs += performance.now() - t0;
   }
 }

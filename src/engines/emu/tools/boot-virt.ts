@@ -43,7 +43,7 @@ const engine: EmuEngine = new EmuEngine({
         const c = engine.cpus[0]!;
         process.stderr.write(
           `[emu t=${((now - t0) / 1000).toFixed(1)}s retired=${retired} MIPS=${(retired / (now - t0) / 1000).toFixed(1)} ` +
-            `pc0=${c.pc.toString(16)} ${JSON.stringify(c.stats)}]\n`,
+            `idle=${(engine.idleMs / 1000).toFixed(1)}s pc0=${c.pc.toString(16)} ${JSON.stringify(c.stats)}]\n`,
         );
       }
       return now - t0 > limitMs;
