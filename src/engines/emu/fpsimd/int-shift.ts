@@ -67,15 +67,10 @@ export function shiftImmInt(ctx: FpSimdContext, vw: VViews, insn: number, scalar
     return true;
   }
   const lanes = scalar ? 1 : (q ? 16 : 8) >> esz;
-  if (esz < 3 && (opc === 0 || (opc === 10 && U === 0))) {
-    // Fast paths: USHR/SSHR/SHL on 8/16/32-bit lanes.
-    for (let i = 0; i < lanes; i++) {
-      const r = opc === 10 ? getU(vw, rn, i, esz) << lshift
-        : signed ? getS(vw, rn, i, esz) >> Math.min(rshift, 31)
-          : rshift >= 32 ? 0 : getU(vw, rn, i, esz) >>> rshift;
-      setE(R, 0, i, esz, r);
-    }
+  if (esz < 3) {
+    shiftNum(vw, opc, U, esz, lanes, rshift, lshift, rd, rn);
     commitR(vw, rd, scalar ? 8 : q ? 16 : 8);
+    if (Q.sat) ctx.fpsr |= FPSR_QC;
     return true;
   }
   const onesB = (1n << BigInt(ebits)) - 1n;
@@ -107,4 +102,37 @@ export function shiftImmInt(ctx: FpSimdContext, vw: VViews, insn: number, scalar
   commitR(vw, rd, scalar ? 8 : q ? 16 : 8);
   if (Q.sat) ctx.fpsr |= FPSR_QC;
   return true;
+}
+
+/**
+ * Non-narrowing shifts on 8/16/32-bit lanes with numbers: a value times or
+ * divided by a power of two is exact in a double, so rounding and saturation
+ * need no BigInt.
+ */
+function shiftNum(vw: VViews, opc: number, U: number, esz: number, lanes: number, rshift: number, lshift: number, rd: number, rn: number): void {
+  const ebits = 8 << esz, per = 16 >> esz, bn = rn * per, bd = rd * per;
+  // SRI/SLI work on raw bits; SQSHLU reads a signed source.
+  const srcSigned = opc === 12 || (U === 0 && opc !== 8 && opc !== 10);
+  const A = elemArray(vw, esz, srcSigned), D = elemArray(vw, esz, false), O = elemArray(R, esz, false);
+  const div = 2 ** rshift, mul = 2 ** lshift, rc = opc >= 4 && opc <= 6 ? 2 ** (rshift - 1) : 0;
+  const ones = ebits === 32 ? 0xffffffff : 2 ** ebits - 1;
+  for (let i = 0; i < lanes; i++) {
+    const a = A[bn + i];
+    let r: number;
+    switch (opc) {
+      case 0: case 4: r = Math.floor((a + rc) / div); break;
+      case 2: case 6: r = D[bd + i] + Math.floor((a + rc) / div); break;
+      case 8: { // SRI: keep the top rshift bits of Vd
+        const mask = rshift >= 32 ? 0 : ones >>> rshift;
+        r = (D[bd + i] & ~mask) | (rshift >= 32 ? 0 : a >>> rshift);
+        break;
+      }
+      case 10:
+        r = U ? (D[bd + i] & ~((ones << lshift) & ones)) | (a << lshift) : a * mul;
+        break;
+      case 12: r = satN(a * mul, ebits, false); break; // SQSHLU
+      default: r = satN(a * mul, ebits, U === 0); // SQSHL / UQSHL
+    }
+    O[i] = r;
+  }
 }
