@@ -17,6 +17,7 @@
  */
 import type { BlockBackend } from '../backends/block-file.js';
 import { BlockIoError } from '../backends/block-file.js';
+import { AsyncBlockFile, OP_DISCARD, OP_FLUSH, OP_READ, OP_WRITE, OP_ZEROES } from '../backends/block-async.js';
 import { ConfigSpace, VIRTIO_ID_BLOCK, guard, type VirtioDevice, type VirtioDeviceContext } from './device.js';
 import { DescChain, VirtqueueError } from './queue.js';
 
@@ -85,6 +86,13 @@ export class VirtioBlk implements VirtioDevice {
   private readonly maxDiscardSeg: number;
   private ctx: VirtioDeviceContext | undefined;
   private negotiated = 0n;
+  /** Set when the backend runs I/O on a worker thread: requests complete later, in pollCompletions(). */
+  private readonly async: AsyncBlockFile | undefined;
+  /** One chain per I/O slot (requests in flight keep theirs). */
+  private readonly slotChains: DescChain[] = [];
+  /** The queue was left with requests because every I/O slot was busy. */
+  private stalled = false;
+  private completedSinceSignal = 0;
 
   constructor(
     readonly backend: BlockBackend,
@@ -94,8 +102,9 @@ export class VirtioBlk implements VirtioDevice {
     this.queueSizes = [qsize];
     this.segMax = opts.segMax ?? qsize - 2;
     this.maxDiscardSectors = opts.maxDiscardSectors ?? 0x3fffff;
-    this.maxDiscardSeg = opts.maxDiscardSeg ?? 32;
+    this.maxDiscardSeg = opts.maxDiscardSeg ?? 1;
     this.capacity = Math.floor(backend.size / SECTOR);
+    if (backend instanceof AsyncBlockFile) this.async = backend;
     let f = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_SIZE_MAX;
     if (backend.readOnly) f |= VIRTIO_BLK_F_RO;
     else f |= VIRTIO_BLK_F_DISCARD | VIRTIO_BLK_F_WRITE_ZEROES;
@@ -143,18 +152,90 @@ export class VirtioBlk implements VirtioDevice {
     if (ctx === undefined || q !== 0) return;
     const queue = ctx.queues[0]!;
     let done = 0;
+    const io = this.async;
     guard(ctx, () => {
-      while (queue.pop(this.chain)) {
-        const written = this.handle(ctx, this.chain);
-        queue.push(this.chain.head, written);
-        done++;
+      if (io === undefined) {
+        while (queue.pop(this.chain)) {
+          const written = this.handle(ctx, this.chain, -1);
+          queue.push(this.chain.head, written);
+          done++;
+        }
+        return;
+      }
+      this.stalled = false;
+      for (;;) {
+        const slot = io.acquire();
+        if (slot === undefined) {
+          this.stalled = queue.pending() > 0;
+          break;
+        }
+        const chain = (this.slotChains[slot] ??= new DescChain());
+        let popped = false;
+        try {
+          popped = queue.pop(chain);
+        } finally {
+          if (!popped) io.release(slot);
+        }
+        if (!popped) break;
+        let written: number;
+        try {
+          written = this.handle(ctx, chain, slot);
+        } catch (e) {
+          io.release(slot);
+          throw e;
+        }
+        if (written >= 0) {
+          io.release(slot);
+          queue.push(chain.head, written);
+          done++;
+        }
       }
     });
     if (done > 0) ctx.signalUsed(0);
   }
 
-  /** Handle one request; returns the bytes written into the chain (used.len). */
-  private handle(ctx: VirtioDeviceContext, chain: DescChain): number {
+  /** True when the I/O worker has finished requests that pollCompletions() has not collected yet. */
+  hasCompletions(): boolean {
+    return this.async !== undefined && this.async.hasCompletions();
+  }
+
+  /** Collect finished worker I/O (machine thread; the host link calls this from EngineHost.poll). */
+  pollCompletions(): void {
+    const io = this.async;
+    if (io === undefined) return;
+    this.completedSinceSignal = 0;
+    io.poll();
+    const ctx = this.ctx;
+    if (ctx === undefined) return;
+    if (this.completedSinceSignal > 0) ctx.signalUsed(0);
+    if (this.stalled) this.queueNotify(0);
+  }
+
+  /** Submit to the I/O worker; the completion writes the status, pushes the used entry. Returns -1 (pending). */
+  private submit(ctx: VirtioDeviceContext, chain: DescChain, slot: number, op: number, pos: number, len: number, dataIn: number): number {
+    const io = this.async!;
+    io.submit(slot, op, pos, len, (ok) => {
+      if (this.ctx !== ctx) return; // the device was reset meanwhile: drop it
+      guard(ctx, () => {
+        let written = 0;
+        if (ok && op === OP_READ) {
+          chain.write(ctx.memory, 0, io.staging(slot, len));
+          written = len;
+          this.stats.readBytes += len;
+        } else if (ok && op === OP_WRITE) this.stats.writeBytes += len;
+        else if (ok && op === OP_FLUSH) this.stats.flushes++;
+        if (!ok) this.stats.errors++;
+        this.status[0] = ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+        chain.write(ctx.memory, dataIn, this.status);
+        ctx.queues[0]!.push(chain.head, written + 1);
+        this.completedSinceSignal++;
+      });
+    });
+    return -1;
+  }
+
+  /** Handle one request; returns the bytes written into the chain (used.len), or -1 when it went to the I/O worker (slot >= 0). */
+  private handle(ctx: VirtioDeviceContext, chain: DescChain, slot: number): number {
     const mem = ctx.memory;
     this.stats.requests++;
     if (chain.readBytes < 16 || chain.writeBytes < 1) {
@@ -169,6 +250,34 @@ export class VirtioBlk implements VirtioDevice {
     const dataIn = chain.writeBytes - 1;
     let status = VIRTIO_BLK_S_OK;
     let written = 0;
+    const io = this.async;
+    if (io !== undefined && slot >= 0) {
+      // Requests that go to the worker: everything that touches the file, when it fits a slot.
+      if (type === VIRTIO_BLK_T_IN && dataIn <= io.slotBytes && this.inRange(sector, dataIn)) {
+        return this.submit(ctx, chain, slot, OP_READ, sector * SECTOR, dataIn, dataIn);
+      }
+      const outLen = chain.readBytes - 16;
+      if (type === VIRTIO_BLK_T_OUT && !this.backend.readOnly && outLen <= io.slotBytes && this.inRange(sector, outLen)) {
+        chain.read(mem, 16, io.staging(slot, outLen));
+        return this.submit(ctx, chain, slot, OP_WRITE, sector * SECTOR, outLen, dataIn);
+      }
+      if (type === VIRTIO_BLK_T_FLUSH && (this.negotiated & VIRTIO_BLK_F_FLUSH) !== 0n) {
+        return this.submit(ctx, chain, slot, OP_FLUSH, 0, 0, dataIn);
+      }
+      if ((type === VIRTIO_BLK_T_WRITE_ZEROES || type === VIRTIO_BLK_T_DISCARD) && chain.readBytes === 32) {
+        const st = this.checkRanges(ctx, chain, type);
+        if (st !== VIRTIO_BLK_S_OK) {
+          this.stats.errors++;
+          this.status[0] = st;
+          chain.write(mem, dataIn, this.status);
+          return 1;
+        }
+        chain.read(mem, 16, this.seg);
+        const sec = this.segView.getUint32(4, true) * 4294967296 + this.segView.getUint32(0, true);
+        const num = this.segView.getUint32(8, true);
+        return this.submit(ctx, chain, slot, type === VIRTIO_BLK_T_DISCARD ? OP_DISCARD : OP_ZEROES, sec * SECTOR, num * SECTOR, dataIn);
+      }
+    }
     try {
       switch (type) {
         case VIRTIO_BLK_T_IN:
@@ -253,7 +362,11 @@ export class VirtioBlk implements VirtioDevice {
     return VIRTIO_BLK_S_OK;
   }
 
-  private doRanges(ctx: VirtioDeviceContext, chain: DescChain, type: number): number {
+  private checkRanges(ctx: VirtioDeviceContext, chain: DescChain, type: number): number {
+    return this.doRanges(ctx, chain, type, true);
+  }
+
+  private doRanges(ctx: VirtioDeviceContext, chain: DescChain, type: number, checkOnly = false): number {
     const feature = type === VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES;
     if ((this.negotiated & feature) === 0n) return VIRTIO_BLK_S_UNSUPP;
     if (this.backend.readOnly) return VIRTIO_BLK_S_IOERR;
@@ -276,6 +389,7 @@ export class VirtioBlk implements VirtioDevice {
           if (type === VIRTIO_BLK_T_DISCARD && flags !== 0) return VIRTIO_BLK_S_UNSUPP;
           continue;
         }
+        if (checkOnly) return VIRTIO_BLK_S_OK;
         if (type === VIRTIO_BLK_T_DISCARD) this.backend.discard(sector * SECTOR, num * SECTOR);
         else this.backend.writeZeroes(sector * SECTOR, num * SECTOR);
       }

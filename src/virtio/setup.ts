@@ -10,7 +10,9 @@
 import type { BusDevice, ByteSink, IrqLine } from '../devices/device.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { MachineConfig } from '../vmm/config.js';
-import { BlockFile } from '../backends/block-file.js';
+import { BlockFile, type BlockBackend } from '../backends/block-file.js';
+import { AsyncBlockFile } from '../backends/block-async.js';
+import type { HostSource, WakeTarget } from '../vmm/host-link.js';
 import { VirtioBlk } from './blk.js';
 import { VirtioConsole } from './console.js';
 import type { VirtioDevice } from './device.js';
@@ -28,6 +30,8 @@ export interface VirtioDevices {
   devices: VirtioDevice[];
   disks: VirtioBlk[];
   console: VirtioConsole | undefined;
+  /** Register these with the host link (HostLinkWorker.addSource): disk I/O completions. */
+  sources: HostSource[];
   /** One virtio-mmio factory per device, for buildArmVirt's `virtio`. */
   mmioFactories(memory: () => GuestMemory): Array<(irq: IrqLine, slot: number) => BusDevice>;
   /** Console input router: to the virtio console when chosen and active, else `fallback`. */
@@ -35,14 +39,30 @@ export interface VirtioDevices {
   close(): void;
 }
 
-export function buildVirtioDevices(cfg: Pick<MachineConfig, 'disks' | 'rng' | 'console'>, consoleSink: ByteSink, log?: (m: string) => void): VirtioDevices {
+export interface VirtioBuildOptions {
+  /**
+   * Disk I/O: 'worker' (default) runs file I/O on one worker thread per disk,
+   * completions come back through `sources`; 'sync' does it on the machine
+   * thread. The environment variable TSVISOR_BLK_IO=sync|worker overrides.
+   */
+  io?: 'worker' | 'sync';
+  /** How I/O workers wake the machine thread (HostLinkWorker.wakeTarget()). */
+  wake?: WakeTarget;
+  log?: (m: string) => void;
+}
+
+export function buildVirtioDevices(cfg: Pick<MachineConfig, 'disks' | 'rng' | 'console'>, consoleSink: ByteSink, opts: VirtioBuildOptions = {}): VirtioDevices {
+  const log = opts.log;
+  const envIo = process.env.TSVISOR_BLK_IO;
+  const io = envIo === 'sync' || envIo === 'worker' ? envIo : (opts.io ?? 'worker');
   const devices: VirtioDevice[] = [];
   const disks: VirtioBlk[] = [];
   try {
     for (const d of cfg.disks ?? []) {
-      let backend;
+      let backend: BlockBackend;
       try {
-        backend = new BlockFile(d.path, { readOnly: d.readOnly, direct: d.direct });
+        const o = { readOnly: d.readOnly, direct: d.direct };
+        backend = io === 'worker' ? new AsyncBlockFile(d.path, { ...o, wake: opts.wake }) : new BlockFile(d.path, o);
       } catch (e) {
         throw new VirtioSetupError(`cannot open disk ${d.path}: ${(e as Error).message}`);
       }
@@ -60,10 +80,12 @@ export function buildVirtioDevices(cfg: Pick<MachineConfig, 'disks' | 'rng' | 'c
     console = new VirtioConsole(consoleSink);
     devices.push(console);
   }
+  const sources: HostSource[] = disks.map((blk) => ({ pending: () => blk.hasCompletions(), poll: () => blk.pollCompletions() }));
   return {
     devices,
     disks,
     console,
+    sources,
     mmioFactories: (memory) => devices.map((dev) => (irq: IrqLine) => new VirtioMmio(dev, irq, memory, log)),
     consoleInput: (fallback) => {
       if (console === undefined) return fallback;

@@ -52,7 +52,8 @@ export function buildMachine(cfg: MachineConfig, host: HostLinkWorker): BuiltMac
 }
 
 function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): BuiltMachine {
-  const virtio = buildVirtioDevices(cfg, host.consoleOutput);
+  const virtio = buildVirtioDevices(cfg, host.consoleOutput, { wake: host.wakeTarget() });
+  for (const s of virtio.sources) host.addSource(s);
   const board = buildArmVirt({
     memorySize: cfg.memoryBytes,
     cpus: cfg.cpus,

@@ -119,7 +119,7 @@ test('emu: root filesystem on /dev/vda', { skip, timeout: TIMEOUT }, async (t) =
   const dir = mkdtempSync(join(tmpdir(), 'tsvisor-vblk-root-'));
   try {
     const root = join(dir, 'rootfs.ext4');
-    copyFileSync(assets!.rootfs, root);
+    copyFileSync(assets!.rootfs!, root);
     const r = await bootEmu({
       append: 'root=/dev/vda',
       script: 'grep " / " /proc/mounts; test -e /etc/tsvisor-initramfs || echo ON-DISK; echo written-on-root > /rootfile; sync',
