@@ -60,6 +60,12 @@ export function twoMiscInt(ctx: FpSimdContext, vw: VViews, insn: number, scalar:
     case 2: case 34: case 6: case 38: { // SADDLP/UADDLP/SADALP/UADALP
       if (size === 3) return false;
       const signed = U === 0, acc = opc === 6;
+      if (size < 2) { // wide lanes of at most 32 bits: numbers
+        const A = elemArray(vw, size, signed), D = elemArray(vw, size + 1, false), O = elemArray(R, size + 1, false);
+        const bn = rn * (16 >> size), bd = rd * (8 >> size);
+        for (let i = 0; i < lanes / 2; i++) O[i] = A[bn + 2 * i] + A[bn + 2 * i + 1] + (acc ? D[bd + i] : 0);
+        break;
+      }
       for (let i = 0; i < lanes / 2; i++) {
         let r = getB(vw, rn, 2 * i, size, signed) + getB(vw, rn, 2 * i + 1, size, signed);
         if (acc) r += getB(vw, rd, i, size + 1, false);
@@ -80,6 +86,16 @@ export function twoMiscInt(ctx: FpSimdContext, vw: VViews, insn: number, scalar:
       const part = scalar ? 0 : q ? lanes / 2 : 0;
       const nl = scalar ? 1 : 8 >> size;
       if (!scalar) { R.u32[0] = vw.u32[4 * rd]; R.u32[1] = vw.u32[4 * rd + 1]; }
+      if (size < 2) { // source lanes of at most 32 bits: numbers
+        const W = elemArray(vw, size + 1, op !== 52), O = elemArray(R, size, false), bn = rn * (8 >> size);
+        for (let i = 0; i < nl; i++) {
+          const x = W[bn + i];
+          O[part + i] = op === 18 ? x : satN(x, ebits, op === 20);
+        }
+        commitR(vw, rd, scalar ? 8 : q ? 16 : 8);
+        if (Q.sat) ctx.fpsr |= FPSR_QC;
+        return true;
+      }
       for (let i = 0; i < nl; i++) {
         const srcSigned = op !== 52;
         let r = getB(vw, rn, i, size + 1, srcSigned);
