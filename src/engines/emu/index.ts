@@ -8,6 +8,7 @@
 import type { Engine, EngineHost, ExitStatus } from '../../vmm/engine.js';
 import { Cpu } from './cpu.js';
 import { runSlice } from './exec.js';
+import { jitFromEnv, jitStats, runSliceJit, type JitStats } from './jit/run.js';
 import { Phys } from './phys.js';
 import {
   CPU_ON_ALREADY_ON,
@@ -39,6 +40,8 @@ export class EmuEngine implements Engine, EmuEngineControl {
   private stopStatus: ExitStatus | undefined;
   private readonly platform: EmuPlatform;
   private readonly host: EngineHost;
+  /** Hot code runs through the block translator (--accel emu,jit=on). */
+  readonly jit: boolean;
   /** Last timer output levels per CPU (virt, phys), to report only changes. */
   private readonly vLevel: boolean[] = [];
   private readonly pLevel: boolean[] = [];
@@ -49,6 +52,7 @@ export class EmuEngine implements Engine, EmuEngineControl {
     this.phys = new Phys(opts.memory, opts.mmio);
     this.platform = opts.platform;
     this.host = opts.host;
+    this.jit = opts.jit ?? jitFromEnv() ?? false;
     for (let i = 0; i < opts.cpus; i++) {
       const c = new Cpu(i, this.phys);
       c.counter = () => this.counter.now();
@@ -93,6 +97,11 @@ export class EmuEngine implements Engine, EmuEngineControl {
     c.monAddr = -1;
     c.updateMode();
     c.flushTlb();
+  }
+
+  /** Block translator counters (blocks translated/executed/invalidated, ms translating). */
+  get jitStats(): JitStats {
+    return jitStats(this.phys);
   }
 
   // ------------------------------------------------------- EmuEngineControl
@@ -191,7 +200,8 @@ export class EmuEngine implements Engine, EmuEngineControl {
         c.checkInterrupts();
         // Another vCPU ran since this one's last slice: its exclusive reservation is lost.
         if (multi) c.monAddr = -1;
-        runSlice(c, SLICE);
+        if (this.jit) runSliceJit(c, SLICE);
+        else runSlice(c, SLICE);
         if (this.stopStatus !== undefined) return this.stopStatus;
       }
       if ((++slices & 7) === 0 || !anyRunnable) {

@@ -7,6 +7,7 @@ import { Bus } from '../../devices/bus.js';
 import { createHeapMemory, type GuestMemory } from '../../memory/guest-memory.js';
 import { Cpu } from './cpu.js';
 import { runSlice } from './exec.js';
+import { jitFromEnv, runUntilJit } from './jit/run.js';
 import { Phys } from './phys.js';
 import { SystemCounter } from './timer.js';
 
@@ -43,6 +44,8 @@ export function loadWords(memory: GuestMemory, gpa: number, words: ArrayLike<num
  * Returns the number of instructions executed.
  */
 export function runUntil(cpu: Cpu, stopPc: bigint, maxInsns = 1_000_000): number {
+  // TSVISOR_EMU_JIT=on runs the same tests through the block translator.
+  if (jitFromEnv() === true) return runUntilJit(cpu, stopPc, maxInsns);
   let n = 0;
   for (let steps = 0; steps < maxInsns && cpu.on && !cpu.halted && cpu.pc !== stopPc; steps++) {
     // Like the engine: pending unmasked interrupts are taken between slices.

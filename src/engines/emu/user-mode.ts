@@ -9,6 +9,7 @@
  */
 import { createRawMachine, loadWords, type RawMachine } from './raw-runner.js';
 import { runSlice } from './exec.js';
+import { jitFromEnv, runSliceJit } from './jit/run.js';
 import type { Cpu } from './cpu.js';
 
 export interface UserRunResult {
@@ -257,7 +258,8 @@ export function runUserElf(elf: Uint8Array, argv: string[] = ['prog'], maxInsns 
   c.pc = BigInt(info.entry);
   c.daif = 0;
   let n = 0;
-  while (c.on && n < maxInsns) n += runSlice(c, 100000);
+  const slice = jitFromEnv() === true ? runSliceJit : runSlice;
+  while (c.on && n < maxInsns) n += slice(c, 100000);
   const stdoutBytes = Uint8Array.from(p.out);
   const stdout = new TextDecoder().decode(stdoutBytes);
   const res: UserRunResult = { stdout, stdoutBytes, exitCode: p.exitCode ?? -1, instructions: n };
