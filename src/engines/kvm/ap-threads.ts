@@ -51,6 +51,22 @@ export class ApThreads {
     return Atomics.load(this.ctl, M.CTL_DOORBELL) !== 0;
   }
 
+  /**
+   * Call right before KVM_RUN on vCPU 0: announces it (so workers kick) and
+   * returns false when an AP is already waiting, in which case serve first.
+   */
+  enteringRun(): boolean {
+    Atomics.store(this.ctl, M.CTL_IN_RUN, 1);
+    if (Atomics.load(this.ctl, M.CTL_DOORBELL) === 0) return true;
+    Atomics.store(this.ctl, M.CTL_IN_RUN, 0);
+    return false;
+  }
+
+  /** Call when KVM_RUN on vCPU 0 has returned: workers need not kick until the next enteringRun(). */
+  leftRun(): void {
+    Atomics.store(this.ctl, M.CTL_IN_RUN, 0);
+  }
+
   /** Serve every mailbox in REQUEST state. Returns a status when an AP reported a VM-ending exit. */
   serve(pio: Bus, mmio: Bus): ExitStatus | undefined {
     let result: ExitStatus | undefined;

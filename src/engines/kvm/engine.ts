@@ -202,7 +202,9 @@ export class KvmEngine implements Engine {
         const s = this.host.poll();
         if (s !== undefined) return s;
       }
+      if (aps !== undefined && !aps.enteringRun()) continue;
       const reason = v.enter();
+      aps?.leftRun();
       if (reason !== RUN_INTERRUPTED) stats.exits++;
       switch (reason) {
         case K.KVM_EXIT_IO: {

@@ -12,6 +12,13 @@
 export const CTL_DOORBELL = 0; // number of mailboxes in state REQUEST (hint, may lag)
 export const CTL_STOP = 1; // 1: workers must leave their run loops
 export const CTL_GO = 2; // 1: workers may enter KVM_RUN
+/**
+ * 1 while the machine thread is in (or about to enter) KVM_RUN for vCPU 0.
+ * Workers only kick it then: otherwise it will see the doorbell anyway. The
+ * machine thread stores 1 before it reads the doorbell and a worker bumps the
+ * doorbell before it reads this word, so (all seq-cst) one of them sees the other.
+ */
+export const CTL_IN_RUN = 3;
 /** Per-worker words start here: tid at CTL_TID + i, exited at CTL_EXITED + i (i = vCPU index). */
 export const CTL_TID = 64;
 export const CTL_EXITED = 128;

@@ -27,10 +27,12 @@ Atomics.notify(ctl, M.CTL_TID + d.index);
 function forward(): boolean {
   Atomics.store(mb, M.MB_STATE, M.STATE_REQUEST);
   Atomics.add(ctl, M.CTL_DOORBELL, 1);
-  try {
-    sys().tgkill(d.machineTid, d.signo);
-  } catch {
-    return false; // the machine thread is gone
+  if (Atomics.load(ctl, M.CTL_IN_RUN) !== 0) {
+    try {
+      sys().tgkill(d.machineTid, d.signo);
+    } catch {
+      return false; // the machine thread is gone
+    }
   }
   // No spinning before the wait: on a 2-core host a spinning vCPU thread steals the core the machine thread needs
   // (measured: spinning made the hand-off slower, not faster).
