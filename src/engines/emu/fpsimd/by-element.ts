@@ -3,7 +3,7 @@
  * long and saturating-doubling forms, and FP FMLA/FMLS/FMUL/FMULX.
  */
 import type { FpSimdContext } from '../fpsimd-context.js';
-import { type VViews, R, commitR, FPSR_QC } from './views.js';
+import { type VViews, R, commitR, elemArray, FPSR_QC } from './views.js';
 import { getB, setB, Q, satB } from './elem.js';
 import { S, fpBegin, fp2, OP_MUL, OP_MULX } from './fpcore.js';
 import { putF, rdF, wordF } from './fplane.js';
@@ -43,6 +43,16 @@ export function byElement(ctx: FpSimdContext, vw: VViews, insn: number, scalar: 
   const index = size === 1 ? (H << 2) | (L << 1) | M : (H << 1) | L;
   const rm = size === 1 ? (insn >>> 16) & 15 : (M << 4) | ((insn >>> 16) & 15);
   const ebits = 8 << size, signed = U === 0;
+  if (opc === 8 || opc === 0 || opc === 4) { // MUL/MLA/MLS by element: low bits only, Math.imul
+    const A = elemArray(vw, size, false), O = elemArray(R, size, false), per = 16 >> size;
+    const bm = A[rm * per + index], lanes = (q ? 16 : 8) >> size;
+    for (let i = 0; i < lanes; i++) {
+      const p = Math.imul(A[rn * per + i], bm), d = A[rd * per + i];
+      O[i] = opc === 8 ? p : opc === 0 ? d + p : d - p;
+    }
+    commitR(vw, rd, q ? 16 : 8);
+    return true;
+  }
   const b = getB(vw, rm, index, size, signed);
   Q.sat = false;
   if (scalar) R.u32.fill(0);
