@@ -76,6 +76,8 @@ interface Slot {
   fd: number;
   notify: () => void;
   reg: { remove(): void } | undefined;
+  /** Where it should be registered (applied at start() when the VM did not exist yet). */
+  want: { gpa: number; len: number } | undefined;
 }
 
 /**
@@ -90,6 +92,7 @@ export class KvmNotifier implements NotifyHook {
   private readonly stopFd: number;
   private readonly workers: Worker[] = [];
   private watched = 0;
+  private live = false;
   /** Notifications delivered (stats/tests). */
   delivered = 0;
 
@@ -107,26 +110,35 @@ export class KvmNotifier implements NotifyHook {
     if (idx === undefined) {
       if (this.slots.length >= this.bits.length * 32) throw new RangeError('too many notify eventfds');
       idx = this.slots.length;
-      this.slots.push({ fd: sys().eventfd(0, EFD_NONBLOCK), notify, reg: undefined });
+      this.slots.push({ fd: sys().eventfd(0, EFD_NONBLOCK), notify, reg: undefined, want: undefined });
       m.set(queue, idx);
     }
     const slot = this.slots[idx]!;
     slot.notify = notify;
     slot.reg?.remove();
-    slot.reg = this.kvm().ioeventfd(gpa, { pio: false, length: len, fd: slot.fd });
-    const me = slot.reg;
+    slot.reg = undefined;
+    const want = { gpa, len };
+    slot.want = want;
+    if (this.live) slot.reg = this.kvm().ioeventfd(gpa, { pio: false, length: len, fd: slot.fd });
     return {
       remove: () => {
-        if (slot.reg === me) {
-          me.remove();
-          slot.reg = undefined;
-        }
+        if (slot.want !== want) return;
+        slot.want = undefined;
+        slot.reg?.remove();
+        slot.reg = undefined;
       },
     };
   }
 
-  /** Start watcher threads for every eventfd registered so far (call again after adding more). */
+  /**
+   * Once the VM exists: register the ioeventfds asked for so far and start
+   * watcher threads for every eventfd (call again after adding more).
+   */
   start(): void {
+    if (!this.live) {
+      this.live = true;
+      for (const s of this.slots) if (s.want && !s.reg) s.reg = this.kvm().ioeventfd(s.want.gpa, { pio: false, length: s.want.len, fd: s.fd });
+    }
     while (this.watched < this.slots.length) {
       const base = this.watched;
       const fds = this.slots.slice(base, base + WATCH_PER_WORKER).map((s) => s.fd);

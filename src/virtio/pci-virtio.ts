@@ -644,10 +644,6 @@ export class VirtioPci implements PciFunction {
     for (const h of this.hooks) h.remove();
     this.hooks = [];
     for (const v of this.vectors) v?.close?.();
-    try {
-      this.device.close?.();
-    } catch {
-      // best effort
-    }
+    // The device itself belongs to whoever built it (it closes its backend).
   }
 }

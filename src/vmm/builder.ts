@@ -16,6 +16,8 @@ import { KvmEngine, createMmapMemory, probeKvm, x86RamLayout } from '../engines/
 import { ImageError } from '../boards/arm-virt/image.js';
 import { X86LoadError } from '../boards/x86/errors.js';
 import { buildVirtioDevices, VirtioSetupError } from '../virtio/setup.js';
+import { buildNetDevices } from '../virtio/net-setup.js';
+import { attachPciVirtio } from '../virtio/pci-setup.js';
 
 /** A problem with the user's inputs found while building (bad kernel file, no /dev/kvm...): one line for the user. */
 export class BuildError extends Error {
@@ -54,6 +56,13 @@ export function buildMachine(cfg: MachineConfig, host: HostLinkWorker): BuiltMac
 function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): BuiltMachine {
   const virtio = buildVirtioDevices(cfg, host.consoleOutput, { wake: host.wakeTarget() });
   for (const s of virtio.sources) host.addSource(s);
+  let net;
+  try {
+    net = buildNetDevices(cfg, host);
+  } catch (e) {
+    virtio.close();
+    throw e;
+  }
   const board = buildArmVirt({
     memorySize: cfg.memoryBytes,
     cpus: cfg.cpus,
@@ -61,7 +70,7 @@ function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, 
     initrd,
     cmdline: cfg.cmdline,
     consoleSink: host.consoleOutput,
-    virtio: virtio.mmioFactories(() => board.memory),
+    virtio: [...virtio.mmioFactories(() => board.memory), ...net.mmioFactories(() => board.memory)],
   });
   host.consoleInput = virtio.consoleInput((bytes) => board.uart.receive(bytes));
   const engine = new EmuEngine({
@@ -75,7 +84,14 @@ function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, 
     ...(cfg.accelOptions.jit !== undefined ? { jit: cfg.accelOptions.jit === 'on' } : {}),
   });
   board.attach(engine);
-  return { engine, dispose: () => virtio.close() };
+  const netDevs = net;
+  return {
+    engine,
+    dispose: () => {
+      virtio.close();
+      netDevs.close();
+    },
+  };
 }
 
 function buildKvm(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): BuiltMachine {
@@ -105,9 +121,41 @@ function buildKvm(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, 
     irqLine: lazyLine,
     onExit: (status) => (engine ? engine.requestStop(status) : early.push(status)),
   });
-  host.consoleInput = (bytes) => board.uart.receive(bytes);
-  engine = new KvmEngine({ memory, pio: board.pio, mmio: board.mmio, cpus: cfg.cpus, bootState: board.bootState, host });
+  // virtio on x86: PCI (see virtio/pci-setup.ts for why not ACPI-described virtio-mmio).
+  const virtio = buildVirtioDevices(cfg, host.consoleOutput, { wake: host.wakeTarget() });
+  for (const s of virtio.sources) host.addSource(s);
+  let net;
+  try {
+    net = buildNetDevices(cfg, host);
+  } catch (e) {
+    virtio.close();
+    throw e;
+  }
+  const allVirtio = [...virtio.devices, ...net.devices];
+  const pci = allVirtio.length > 0 ? attachPciVirtio({ pio: board.pio, mmio: board.mmio, memory, devices: allVirtio, kvm: () => engine!, host }) : undefined;
+  host.consoleInput = virtio.consoleInput((bytes) => board.uart.receive(bytes));
+  try {
+    engine = new KvmEngine({ memory, pio: board.pio, mmio: board.mmio, cpus: cfg.cpus, bootState: board.bootState, host });
+    // The kick handler exists now: backend workers may signal this thread.
+    host.setKickTarget(engine.kick);
+    pci?.start();
+  } catch (e) {
+    pci?.close();
+    virtio.close();
+    net.close();
+    throw e;
+  }
   for (const s of early) engine.requestStop(s);
   const e = engine;
-  return { engine: e, kick: e.kick, dispose: () => e.close() };
+  const netDevs = net;
+  return {
+    engine: e,
+    kick: e.kick,
+    dispose: () => {
+      pci?.close();
+      virtio.close();
+      netDevs.close();
+      e.close();
+    },
+  };
 }

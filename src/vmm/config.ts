@@ -6,6 +6,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { resolveNetOptions, NetOptionError, type NicOptions, type VsockOptions } from '../backends/net-options.js';
 
 export type Accel = 'kvm' | 'emu';
 export type GuestArch = 'x86_64' | 'aarch64';
@@ -30,6 +31,10 @@ export interface MachineOptions {
   rng?: boolean;
   /** "serial" (default): console input goes to the UART. "virtio": also add a virtio-console (hvc0) and send console input to it once the guest's driver is up. */
   console?: ConsoleKind;
+  /** virtio-net NICs on tap devices (`--net tap=NAME[,mac=..][,netns=NS]`). */
+  nics?: NicOptions[];
+  /** virtio-vsock with a Unix-socket host side (`--vsock cid=N,socket=PATH`). */
+  vsock?: VsockOptions;
 }
 
 export type ConsoleKind = 'serial' | 'virtio';
@@ -55,6 +60,8 @@ export interface MachineConfig {
   disks: DiskOptions[];
   rng: boolean;
   console: ConsoleKind;
+  nics: NicOptions[];
+  vsock?: VsockOptions;
 }
 
 export class ConfigError extends Error {
@@ -152,7 +159,14 @@ export function resolveConfig(opts: MachineOptions, host: HostFacts): MachineCon
     throw new ConfigError(`unknown option "${k}=${v}" for the ${accel} engine`);
   }
   const { disks, rng, console } = resolveVirtio(opts);
-  return { accel, arch, kernel: opts.kernel, initrd: opts.initrd, cmdline, memoryBytes, cpus, accelOptions, disks, rng, console };
+  let net;
+  try {
+    net = resolveNetOptions(opts.nics, opts.vsock);
+  } catch (e) {
+    if (e instanceof NetOptionError) throw new ConfigError(e.message);
+    throw e;
+  }
+  return { accel, arch, kernel: opts.kernel, initrd: opts.initrd, cmdline, memoryBytes, cpus, accelOptions, disks, rng, console, nics: net.nics, ...(net.vsock ? { vsock: net.vsock } : {}) };
 }
 
 function resolveVirtio(opts: MachineOptions): { disks: DiskOptions[]; rng: boolean; console: ConsoleKind } {
