@@ -54,6 +54,8 @@ interface JitPage {
 interface JitState {
   pages: Array<JitPage | undefined>;
   stats: JitStats;
+  /** Translation threshold (entries). */
+  hot: number;
 }
 
 const states = new WeakMap<Phys, JitState>();
@@ -64,10 +66,16 @@ function stateOf(phys: Phys): JitState {
     s = {
       pages: new Array<JitPage | undefined>(phys.icache.length).fill(undefined),
       stats: { translated: 0, executed: 0, invalidated: 0, remapped: 0, translateMs: 0, jitInsns: 0, interpInsns: 0 },
+      hot: HOT,
     };
     states.set(phys, s);
   }
   return s;
+}
+
+/** Set the translation threshold for the machine that owns `phys` (0: translate every block at first entry). */
+export function setJitHot(phys: Phys, hot: number): void {
+  stateOf(phys).hot = Math.max(0, Math.min(255, hot | 0));
 }
 
 /** Translation statistics for the machine that owns `phys` (shared by its vCPUs). */
@@ -87,6 +95,7 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
   const dv = c.dv;
   const st = stateOf(phys);
   const stats = st.stats;
+  const hot = st.hot;
   const hasStop = stop !== undefined;
   const stopLo = hasStop ? Number(stop & 0xffffffffn) | 0 : 0;
   const stopHi = hasStop ? Number((stop >> 32n) & 0xffffffffn) | 0 : 0;
@@ -143,7 +152,7 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
           const p = jp!;
           let b = p.blocks[idx];
           if (b === undefined || b.vaLo !== pageLo || b.vaHi !== hi) {
-            if (p.hits[idx]! < HOT) {
+            if (p.hits[idx]! < hot) {
               p.hits[idx]!++;
               b = undefined;
             } else {
