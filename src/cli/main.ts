@@ -9,6 +9,7 @@ import { exitCodeFor, type ExitStatus } from '../vmm/engine.js';
 import { Machine } from '../vmm/machine.js';
 import { hardwareKvm } from '../vmm/host-facts.js';
 import { attachConsole } from './console.js';
+import { parseNetFlag, parseVsockFlag } from '../backends/net-options.js';
 import { defaultGuest } from './default-guest.js';
 
 export const USAGE = `Usage: tsvisor <command> [options]
@@ -34,6 +35,12 @@ tsvisor run [options]
                        virtio: add a virtio-console (guest hvc0); console input goes to it once
                        the guest driver is up (use --append "... console=hvc0")
   --virtio-console     same as --console virtio
+  --net tap=NAME[,mac=MAC][,netns=NS]
+                       a virtio-net NIC on tap NAME (created if needed; inside network
+                       namespace NS when given); repeatable; MAC generated when absent
+  --vsock cid=N,socket=PATH
+                       virtio-vsock with guest CID N; host programs connect to PATH and send
+                       "CONNECT <port>\n"; guest connections to CID 2 port P go to PATH_P
   -h, --help           this help
 
 Console: the terminal is in raw mode while attached; Ctrl-A X quits, Ctrl-A H helps.
@@ -93,6 +100,8 @@ export function parseRunArgs(argv: string[]): MachineOptions & { help: boolean }
       rng: { type: 'boolean' },
       console: { type: 'string' },
       'virtio-console': { type: 'boolean' },
+      net: { type: 'string', multiple: true },
+      vsock: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -107,7 +116,16 @@ export function parseRunArgs(argv: string[]): MachineOptions & { help: boolean }
   if (consoleKind !== undefined && consoleKind !== 'serial' && consoleKind !== 'virtio') {
     throw new UsageError(`--console takes serial or virtio, not "${consoleKind}"`);
   }
+  const netFlag = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  };
   return {
+    nics: values.net?.map((t) => netFlag(() => parseNetFlag(t))),
+    vsock: values.vsock !== undefined ? netFlag(() => parseVsockFlag(values.vsock!)) : undefined,
     disks: values.disk?.map(parseDiskFlag),
     rng: values.rng,
     console: consoleKind,
