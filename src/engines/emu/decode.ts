@@ -7,18 +7,24 @@ import { EC_FP, EC_UNKNOWN, GuestFault, type Cpu } from './cpu.js';
 import { decodeDpImm, decodeDpReg } from './decode-dp.js';
 import { decodeLoadStore } from './decode-ls.js';
 import { decodeBranchSys } from './decode-sys.js';
-import { execFpSimd } from './fpsimd/index.js';
+import { decodeFpSimd } from './fpsimd/index.js';
 import type { Handler } from './phys.js';
 
 const UNDEF: Handler = () => {
   throw new GuestFault(EC_UNKNOWN, 0);
 };
 
-/** FP/SIMD data processing and structure loads/stores: trap check, then the FP/SIMD module. */
+/**
+ * FP/SIMD data processing and structure loads/stores: decoded once by the
+ * FP/SIMD module (null = unallocated, UNDEFINED without an FPEN check); the
+ * handler checks CPACR_EL1.FPEN, then executes.
+ */
 function fpsimd(insn: number): Handler {
+  const exec = decodeFpSimd(insn);
+  if (exec === null) return UNDEF;
   return (c: Cpu) => {
     if (c.fpTrap) throw new GuestFault(EC_FP, 0x1e00000);
-    if (!execFpSimd(c, insn)) throw new GuestFault(EC_UNKNOWN, 0);
+    exec(c);
   };
 }
 
