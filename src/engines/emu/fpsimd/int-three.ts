@@ -23,6 +23,11 @@ const SCALAR_OK: Record<number, number> = {
 
 function opNum(op: number, a: number, b: number, d: number, ebits: number, signed: boolean): number {
   switch (op & 31) {
+    case 8: case 9: case 10: case 11: { // shifts by the signed low byte of b; exact in doubles
+      const sh = (b << 24) >> 24;
+      const r = sh >= 0 ? a * 2 ** sh : Math.floor((a + ((op & 31) >= 10 ? 2 ** (-sh - 1) : 0)) / 2 ** -sh);
+      return op & 1 ? satN(r, ebits, signed) : r;
+    }
     case 0: return Math.floor((a + b) / 2);
     case 1: return satN(a + b, ebits, signed);
     case 2: return Math.floor((a + b + 1) / 2);
@@ -39,6 +44,10 @@ function opNum(op: number, a: number, b: number, d: number, ebits: number, signe
     case 18: return op & 32 ? d - Math.imul(a, b) : d + Math.imul(a, b);
     case 19: return op & 32 ? pmul8(a, b) : Math.imul(a, b);
     case 23: return a + b;
+    case 22: { // SQDMULH / SQRDMULH on 16-bit lanes (2*a*b < 2^32)
+      const p = 2 * a * b + (op & 32 ? 2 ** (ebits - 1) : 0);
+      return satN(Math.floor(p / 2 ** ebits), ebits, true);
+    }
   }
   throw new Error('unreachable');
 }
@@ -165,8 +174,8 @@ export function threeSameInt(ctx: FpSimdContext, vw: VViews, insn: number, scala
   const half = lanes >> 1;
   Q.sat = false;
   if (scalar) R.u32.fill(0);
-  // 64-bit lanes, shifts by register and doubling multiplies need more than 53 bits: BigInt.
-  if (size !== 3 && !(opc >= 8 && opc <= 11) && opc !== 22) {
+  // 64-bit lanes and 32-bit doubling multiplies need more than 53 bits: BigInt.
+  if (size !== 3 && !(opc === 22 && size === 2)) {
     sameNum(vw, op, size, lanes, signed, ebits, rd, rn, rm);
     commitR(vw, rd, q ? 16 : 8);
     if (Q.sat) ctx.fpsr |= FPSR_QC;
