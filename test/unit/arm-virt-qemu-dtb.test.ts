@@ -11,6 +11,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildArmVirt } from '../../src/boards/arm-virt/board.js';
+import { buildVirtDtb } from '../../src/boards/arm-virt/dt.js';
+import { parseFdt, fdtFind, propCells, type FdtNode } from '../../src/boards/fdt/fdt-reader.js';
 import { findGuest, whyNoGuest } from '../../guest/assets.js';
 import { cmdParam, parseExitStatus } from '../../guest/init-script.js';
 
@@ -61,4 +63,44 @@ test('arm-virt DTB boots Debian arm64 under qemu-system-aarch64 -M virt', (t) =>
   assert.match(out, /GIC-0\s+34 Level\s+rtc-pl031/);
   assert.match(out, /GIC-0\s+79 Edge\s+virtio0/, 'virtio-mmio slot 31 = SPI 47');
   assert.match(out, /YEAR=20\d\d/);
+});
+
+test('arm-virt DTB agrees with QEMU virt dumpdtb on every node both describe', (t) => {
+  if (!have('qemu-system-aarch64')) return t.skip('qemu-system-aarch64 not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'virt-dtb-'));
+  const qemuDtb = join(dir, 'qemu.dtb');
+  spawnSync('qemu-system-aarch64', ['-M', `virt,dumpdtb=${qemuDtb}`, '-cpu', 'cortex-a57', '-smp', '2', '-m', '256', '-nographic'], { stdio: 'ignore' });
+  const q = parseFdt(new Uint8Array(readFileSync(qemuDtb))).root;
+  const ours = parseFdt(buildVirtDtb({ cpus: 2, ramBase: 0x40000000, ramSize: 256 * 1048576, cmdline: '', virtioSlots: [0, 5, 31] })).root;
+  // Properties holding phandles differ in value by construction; compare the rest byte for byte.
+  const phandleProps = new Set(['phandle', 'interrupt-parent', 'clocks']);
+  const compared: string[] = [];
+  const walk = (node: FdtNode, path: string) => {
+    for (const child of node.children) {
+      const p = `${path}/${child.name}`;
+      if (p === '/chosen') continue;
+      const other = fdtFind(q, p);
+      assert.ok(other, `QEMU has no ${p}`);
+      for (const [name, value] of child.props) {
+        if (phandleProps.has(name) || (p === '/intc@8000000' && name === '#address-cells')) continue;
+        assert.ok(other.props.has(name), `QEMU's ${p} has no ${name}`);
+        assert.deepEqual([...value], [...other.props.get(name)!], `${p} ${name}`);
+      }
+      compared.push(p);
+      walk(child, p);
+    }
+  };
+  walk(ours, '');
+  assert.ok(compared.includes('/virtio_mmio@a003e00') && compared.includes('/timer') && compared.includes('/cpus/cpu@1'));
+  // Phandle references resolve to the same kinds of nodes.
+  const byPhandle = (root: FdtNode, ph: number): string | undefined => {
+    const find = (n: FdtNode): FdtNode | undefined =>
+      propCells(n.props.get('phandle'))[0] === ph ? n : n.children.map(find).find((x) => x !== undefined);
+    return find(root)?.name;
+  };
+  for (const root of [ours, q]) {
+    assert.equal(byPhandle(root, propCells(root.props.get('interrupt-parent'))[0]!), 'intc@8000000');
+    const uart = fdtFind(root, '/pl011@9000000')!;
+    assert.deepEqual(propCells(uart.props.get('clocks')).map((ph) => byPhandle(root, ph)), ['apb-pclk', 'apb-pclk']);
+  }
 });
