@@ -125,6 +125,8 @@ export class Cpu implements FpSimdContext {
   cntvCval = 0n;
   cntpCtl = 0;
   cntpCval = 0n;
+  /** Counter value (ticks) at which an enabled, unmasked, not yet firing timer fires; Infinity when none. */
+  timerDeadline = Infinity;
   /** Registers only stored (debug, AMAIR, ...), by sysreg key. */
   readonly misc = new Map<number, bigint>();
 

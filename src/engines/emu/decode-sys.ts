@@ -214,7 +214,7 @@ function decodePstate(op1: number, op2: number, crm: number): H | undefined {
     return (c) => {
       if (c.el === 0 && (c.sctlr & (1n << 9n)) === 0n) throw new GuestFault(EC_SYS, 0); // UMA=0
       c.daif = set ? c.daif | bits : c.daif & ~bits;
-      c.sliceEnd = 0;
+      if (!set && c.interruptPending()) c.sliceEnd = 0; // take it before the next instruction
     };
   }
   return undefined; // PAN, UAO, SSBS, DIT...: not implemented (ARMv8.0)

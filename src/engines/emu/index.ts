@@ -152,10 +152,19 @@ export class EmuEngine implements Engine, EmuEngineControl {
 
   // ---------------------------------------------------------------- timers
 
+  /**
+   * Recompute the timer outputs of `c` (after a guest write to a timer
+   * register, or when the counter passes c.timerDeadline) and the next
+   * deadline, so the run loop only compares two numbers per slice.
+   */
   private updateTimer(c: Cpu): void {
     const now = this.counter.now();
     const v = timerLevel(c.cntvCtl, c.cntvCval, now);
     const p = timerLevel(c.cntpCtl, c.cntpCval, now);
+    let deadline = Infinity;
+    if (!v && (c.cntvCtl & 3) === 1) deadline = Number(c.cntvCval);
+    if (!p && (c.cntpCtl & 3) === 1) deadline = Math.min(deadline, Number(c.cntpCval));
+    c.timerDeadline = deadline;
     const i = c.index;
     if (v !== this.vLevel[i]) {
       this.vLevel[i] = v;
@@ -187,11 +196,12 @@ export class EmuEngine implements Engine, EmuEngineControl {
     for (;;) {
       if (this.stopStatus !== undefined) return this.stopStatus;
       let anyRunnable = false;
+      const now = this.counter.nowTicks();
       for (let i = 0; i < cpus.length; i++) {
         const c = cpus[i]!;
         if (!c.on) continue;
         this.currentCpu = i;
-        this.updateTimer(c);
+        if (now >= c.timerDeadline) this.updateTimer(c);
         if (c.halted) {
           if (!c.irqLine && !c.fiqLine) continue;
           c.halted = false;

@@ -282,7 +282,7 @@ export function writeSysreg(c: Cpu, key: number, v: bigint): void {
       return;
     case DAIF:
       c.daif = Number(v & 0x3c0n);
-      c.sliceEnd = 0; // unmasking must be noticed promptly
+      if (c.interruptPending()) c.sliceEnd = 0; // take it before the next instruction
       return;
     case FPCR:
       c.fpcr = Number(v & 0x07ff9f00n);

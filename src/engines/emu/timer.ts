@@ -6,14 +6,19 @@
 import type { Cpu } from './cpu.js';
 import { CNTFRQ } from './sysregs.js';
 
-/** ns per tick = 16 at 62.5 MHz. */
-const NS_PER_TICK = 1_000_000_000 / CNTFRQ;
+/** Counter ticks per host millisecond. */
+const TICKS_PER_MS = CNTFRQ / 1000;
 
 export class SystemCounter {
-  private readonly start = process.hrtime.bigint();
+  /** performance.now() is monotonic with sub-microsecond resolution, and cheap (no BigInt). */
+  private readonly start = performance.now();
+  /** Counter value now, as a double (exact: far below 2^53 ticks). */
+  nowTicks(): number {
+    return Math.floor((performance.now() - this.start) * TICKS_PER_MS);
+  }
   /** Counter value now. */
   now(): bigint {
-    return (process.hrtime.bigint() - this.start) / BigInt(NS_PER_TICK);
+    return BigInt(this.nowTicks());
   }
 }
 
