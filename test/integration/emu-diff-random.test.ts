@@ -46,6 +46,7 @@ function genInsn(r: () => number): string {
   const Rz = (): string => (r() % 10 === 0 ? (w ? 'wzr' : 'xzr') : R());
   const bits = w ? 32 : 64;
   const sh = (): number => r() % bits;
+  if (r() % 4 === 0) return genMem(r);
   switch (r() % 22) {
     case 0:
       return `${pick(['add', 'adds', 'sub', 'subs'])} ${R()}, ${R()}, #${r() % 4096}${r() % 2 ? ', lsl #12' : ''}`;
@@ -114,6 +115,52 @@ function genInsn(r: () => number): string {
   }
 }
 
+/** Loads and stores around x20 (the middle of a 2 KiB buffer) in every addressing mode. */
+function genMem(r: () => number): string {
+  const pick = <T>(a: T[]): T => a[r() % a.length]!;
+  const reg = (): number => r() % 16;
+  const sizes: Array<[string, string, number]> = [
+    ['ldr', 'x', 8], ['str', 'x', 8], ['ldr', 'w', 4], ['str', 'w', 4], ['ldrb', 'w', 1], ['strb', 'w', 1],
+    ['ldrh', 'w', 2], ['strh', 'w', 2], ['ldrsb', 'x', 1], ['ldrsh', 'x', 2], ['ldrsw', 'x', 4], ['ldrsb', 'w', 1], ['ldrsh', 'w', 2],
+  ];
+  const [op, rk, size] = pick(sizes);
+  const t = `${rk}${reg()}`;
+  switch (r() % 7) {
+    case 0:
+      return `${op} ${t}, [x20, #${(r() % 64) * size}]`;
+    case 1: {
+      const u = op.startsWith('ldr') ? op.replace('ldr', 'ldur') : op.replace('str', 'stur');
+      return `${u} ${t}, [x20, #${(r() % 512) - 256}]`;
+    }
+    case 2:
+      return `mov x22, x20\n  ${op} ${t}, [x22, #${(r() % 512) - 256}]!\n  sub x23, x22, x20\n  add x${reg()}, x${reg()}, x23`;
+    case 3:
+      return `mov x22, x20\n  ${op} ${t}, [x22], #${(r() % 512) - 256}\n  sub x23, x22, x20\n  eor x${reg()}, x${reg()}, x23`;
+    case 4: {
+      const ext = pick(['lsl', 'uxtw', 'sxtw', 'sxtx']);
+      const sh = r() % 2 ? ` #${Math.log2(size)}` : '';
+      const idx = ext === 'uxtw' || ext === 'sxtw' ? 'w21' : 'x21';
+      return `mov x21, #${ext === 'uxtw' ? r() % 32 : (r() % 64) - 32}\n  ${op} ${t}, [x20, ${idx}, ${ext}${ext === 'lsl' && !sh ? ' #0' : sh}]`;
+    }
+    case 5: {
+      const x = r() % 2 === 0;
+      const a = x ? 'x' : 'w';
+      const sz = x ? 8 : 4;
+      const kind = pick(['ldp', 'stp', ...(x ? [] : ['ldpsw'])]);
+      const rk2 = kind === 'ldpsw' ? 'x' : a;
+      let t1 = reg();
+      let t2 = reg();
+      if (kind !== 'stp' && t1 === t2) t2 = (t1 + 1) % 16;
+      const off = ((r() % 32) - 16) * sz;
+      const mode = r() % 3;
+      if (mode === 0) return `${kind} ${rk2}${t1}, ${rk2}${t2}, [x20, #${off}]`;
+      return `mov x22, x20\n  ${kind} ${rk2}${t1}, ${rk2}${t2}, [x22, #${off}]${mode === 1 ? '!' : ''}${mode === 2 ? '' : ''}\n  sub x23, x22, x20\n  add x${reg()}, x${reg()}, x23`;
+    }
+    default:
+      return `ldxr x${reg()}, [x20]\n  stxr w24, x${reg()}, [x20]\n  add x${reg()}, x${reg()}, x24`;
+  }
+}
+
 function genProgram(seed: number, count: number): string {
   const r = rng(seed);
   const init: string[] = [];
@@ -137,6 +184,8 @@ _start:
   ldp x10, x11, [x16, #80]
   ldp x12, x13, [x16, #96]
   ldp x14, x15, [x16, #112]
+  adr x20, buf
+  add x20, x20, #1024
   msr nzcv, xzr
 ${body.join('\n')}
   adr x16, out
@@ -155,6 +204,11 @@ ${body.join('\n')}
   mov x2, #136
   mov x8, #64
   svc #0
+  mov x0, #1
+  adr x1, buf
+  mov x2, #2048
+  mov x8, #64
+  svc #0
   mov x0, #0
   mov x8, #93
   svc #0
@@ -163,13 +217,17 @@ ${body.join('\n')}
 init:
 ${init.join('\n')}
 out: .skip 136
+  .balign 16
+buf:
+${Array.from({ length: 128 }, (_, i) => `  .quad 0x${(BigInt(i) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn).toString(16)}`).join('\n')}
+  .skip 1024
 `;
 }
 
 const SEEDS = 40;
 const COUNT = 300;
 
-test('random data-processing streams match qemu-aarch64-static register by register', { skip: tools ? false : 'aarch64 gcc or qemu-aarch64-static missing' }, () => {
+test('random data-processing and load/store streams match qemu-aarch64-static register by register', { skip: tools ? false : 'aarch64 gcc or qemu-aarch64-static missing' }, () => {
   const dir = join(tmpdir(), 'tsvisor-emu-random');
   mkdirSync(dir, { recursive: true });
   for (let seed = 1; seed <= SEEDS; seed++) {
@@ -182,8 +240,9 @@ test('random data-processing streams match qemu-aarch64-static register by regis
     const r = runUserElf(readFileSync(bin), [bin]);
     assert.equal(r.crash, undefined, `seed ${seed}: ${r.crash}`);
     const got = Buffer.from(r.stdoutBytes);
+    if (!got.subarray(136).equals(expected.subarray(136))) assert.fail(`seed ${seed} (${src}): memory differs`);
     if (!got.equals(expected)) {
-      const e = new BigUint64Array(new Uint8Array(expected).buffer);
+      const e = new BigUint64Array(new Uint8Array(expected.subarray(0, 136)).buffer);
       const g = new BigUint64Array(new Uint8Array(Buffer.concat([got, Buffer.alloc(136)]).subarray(0, 136)).buffer);
       const diffs: string[] = [];
       for (let i = 0; i < 17; i++) if (e[i] !== g[i]) diffs.push(`${i === 16 ? 'nzcv' : 'x' + i}: qemu 0x${e[i]!.toString(16)} emu 0x${g[i]!.toString(16)}`);
