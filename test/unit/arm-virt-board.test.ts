@@ -152,4 +152,6 @@ test('arm-virt: bad inputs give clear errors', () => {
   assert.throws(() => build({ memorySize: 2 * MIB }), RangeError);
   assert.throws(() => build({ memorySize: 4 * MIB }), /RAM is 4\.0 MiB/, 'small RAM: the loader explains');
   assert.throws(() => build({ cpus: 9 }), RangeError);
+  assert.throws(() => build({ cmdline: 'x'.repeat(2048) }), /2048 bytes; arm64 Linux takes at most 2047/);
+  assert.doesNotThrow(() => build({ cmdline: 'x'.repeat(2047) }));
 });

@@ -78,6 +78,8 @@ export interface ArmVirtBoard {
 const MIB = 1024 * 1024;
 /** RAM is one heap region starting at 1 GiB; 3 GiB keeps it below the 4 GiB boundary and small enough for one ArrayBuffer. */
 export const ARM_VIRT_MAX_RAM = 3 * 1024 * MIB;
+/** Longest command line an arm64 kernel accepts (COMMAND_LINE_SIZE - 1). */
+export const ARM64_CMDLINE_MAX = 2047;
 /** Room for a kernel's first 2 MiB block and the DTB slot; whether the kernel fits is the loader's check. */
 export const ARM_VIRT_MIN_RAM = 4 * MIB;
 
@@ -86,6 +88,10 @@ export function buildArmVirt(o: ArmVirtOptions): ArmVirtBoard {
     throw new RangeError(`arm-virt: memory size must be a multiple of 2 MiB between 4 MiB and 3 GiB (got ${o.memorySize})`);
   }
   if (!Number.isInteger(o.cpus) || o.cpus < 1 || o.cpus > 8) throw new RangeError('arm-virt: 1..8 CPUs (GICv2 limit)');
+  // arm64 COMMAND_LINE_SIZE is 2048 including the NUL; the kernel would silently truncate.
+  const cmdlineBytes = Buffer.byteLength(o.cmdline, 'utf8');
+  if (cmdlineBytes > ARM64_CMDLINE_MAX) throw new ImageError(`kernel command line is ${cmdlineBytes} bytes; arm64 Linux takes at most ${ARM64_CMDLINE_MAX}`);
+  if (o.cmdline.includes('\0')) throw new ImageError('kernel command line contains a NUL byte');
   const virtioFactories = o.virtio ?? [];
   if (virtioFactories.length > L.VIRT_MMIO_SLOTS) throw new RangeError(`arm-virt: at most ${L.VIRT_MMIO_SLOTS} virtio-mmio devices`);
 
