@@ -8,9 +8,11 @@
  * INTIDs: 0-15 SGIs, 16-31 PPIs (both banked per CPU), 32.. SPIs (shared).
  * State is kept as 32-bit bitmaps, one word per 32 INTIDs. Word 0 (INTIDs
  * 0-31) is banked: CPU c's copy lives at index c; shared word w>=1 lives at
- * index ncpu+w-1. Recomputing a CPU's highest-priority pending interrupt is
- * then a scan over (pending & enabled & ~active) words: a handful of word
- * operations, no allocation.
+ * index ncpu+w-1. Each CPU's highest-priority pending interrupt (hppi) is
+ * cached: a line going high or a deactivation compares one interrupt with the
+ * cache (O(1)); a line going low or an acknowledge rescans only the CPUs that
+ * had that interrupt as their highest, a scan over (pending & enabled &
+ * ~active) words. Distributor programming rescans everything. No allocation.
  *
  * Group (IGROUPR) bits are stored but, as on a GIC without the Security
  * Extensions used by a non-secure OS, every interrupt is signalled as IRQ.
@@ -23,7 +25,7 @@ export const GIC_MAX_CPUS = 8;
 export interface GicV2Options {
   /** Number of CPU interfaces (1..8). */
   cpus: number;
-  /** Total INTIDs including the 32 private ones; a multiple of 32, 64..1020. Default 256. */
+  /** Total INTIDs including the 32 private ones; a multiple of 32, 64..1024 (1020+ are special). Default 256. */
   irqs?: number;
   /** Drives CPU `cpu`'s IRQ input. Called only when the level changes. */
   setCpuIrq: (cpu: number, level: boolean) => void;
