@@ -11,6 +11,7 @@ import { BOOT_MARKER, cmdParam, parseExitStatus } from '../../guest/init-script.
 import { Machine } from '../../src/vmm/machine.js';
 import type { NicOptions, VsockOptions } from '../../src/backends/net-options.js';
 import type { ExitStatus } from '../../src/vmm/engine.js';
+import type { DiskOptions } from '../../src/vmm/config.js';
 
 export const assets = findGuest('arm64');
 
@@ -45,6 +46,7 @@ export async function bootGuest(o: {
   script: string;
   nics?: NicOptions[];
   vsock?: VsockOptions;
+  disks?: DiskOptions[];
   memory?: string;
   timeoutMs: number;
   onStart?: (m: Machine) => void | Promise<void>;
@@ -59,6 +61,7 @@ export async function bootGuest(o: {
     append: `${a.cmdlineDefaults} ${cmdParam(o.script)}`,
     nics: o.nics,
     vsock: o.vsock,
+    disks: o.disks,
   });
   let output = '';
   m.serial.output.on('data', (d: Buffer) => {
