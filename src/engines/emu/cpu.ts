@@ -91,9 +91,8 @@ export class Cpu implements FpSimdContext {
   spsel = 1;
   /** PSTATE.{D,A,I,F} in SPSR bit positions (bits 9..6). */
   daif = 0x3c0;
-  /** Banked SPs not currently in xl/xh[SP]. */
-  sp0 = 0n;
-  sp1 = 0n;
+  /** Banked SPs not currently in xl/xh[SP], as int32 halves: [SP_EL0 lo, hi, SP_EL1 lo, hi]. */
+  readonly spBank = new Int32Array(4);
 
   readonly v = new Uint32Array(128);
   fpcr = 0;
@@ -117,7 +116,9 @@ export class Cpu implements FpSimdContext {
   par = 0n;
   cpacr = 0n;
   tpidr0 = 0n;
-  tpidr1 = 0n;
+  /** TPIDR_EL1 (the kernel's per-CPU offset, read very often) as int32 halves. */
+  tpidr1l = 0;
+  tpidr1h = 0;
   tpidrro0 = 0n;
   contextidr = 0n;
   cntkctl = 0n;
@@ -196,6 +197,7 @@ export class Cpu implements FpSimdContext {
   ) {
     this.dv = phys.dv;
     this.u8 = phys.u8;
+    phys.cpus.push(this);
     this.tlbRam.fill(-1);
     this.updateMode();
   }
@@ -251,23 +253,53 @@ export class Cpu implements FpSimdContext {
     this.xh[SP] = bigHi(v);
   }
 
+  get sp0(): bigint {
+    return toBig(this.spBank[0]!, this.spBank[1]!);
+  }
+  set sp0(v: bigint) {
+    this.spBank[0] = bigLo(v);
+    this.spBank[1] = bigHi(v);
+  }
+  get sp1(): bigint {
+    return toBig(this.spBank[2]!, this.spBank[3]!);
+  }
+  set sp1(v: bigint) {
+    this.spBank[2] = bigLo(v);
+    this.spBank[3] = bigHi(v);
+  }
+  get tpidr1(): bigint {
+    return toBig(this.tpidr1l, this.tpidr1h);
+  }
+  set tpidr1(v: bigint) {
+    this.tpidr1l = bigLo(v);
+    this.tpidr1h = bigHi(v);
+  }
+
+  /** True when the live SP (xl/xh[SP]) is SP_EL0. */
+  spIsEl0(): boolean {
+    return this.el === 0 || this.spsel === 0;
+  }
+
   /** SP_EL0 as a system register (it may be the live SP). */
   getSpEl0(): bigint {
-    return this.el === 0 || this.spsel === 0 ? this.sp : this.sp0;
+    return this.spIsEl0() ? this.sp : this.sp0;
   }
   setSpEl0(v: bigint): void {
-    if (this.el === 0 || this.spsel === 0) this.sp = v;
+    if (this.spIsEl0()) this.sp = v;
     else this.sp0 = v;
   }
 
   /** Switch EL and SPSel, banking the live SP. */
   setMode(el: number, spsel: number): void {
-    const curIs1 = this.el !== 0 && this.spsel !== 0;
-    if (curIs1) this.sp1 = this.sp;
-    else this.sp0 = this.sp;
+    const b = this.spBank;
+    const cur = this.el !== 0 && this.spsel !== 0 ? 2 : 0;
+    b[cur] = this.xl[SP]!;
+    b[cur + 1] = this.xh[SP]!;
     this.el = el;
     this.spsel = spsel;
-    this.sp = el !== 0 && spsel !== 0 ? this.sp1 : this.sp0;
+    const nxt = el !== 0 && spsel !== 0 ? 2 : 0;
+    this.xl[SP] = b[nxt]!;
+    this.xh[SP] = b[nxt + 1]!;
     this.updateMode();
   }
 

@@ -11,6 +11,7 @@ import {
   EC_SYS,
   GuestFault,
   SINK,
+  SP,
   P_R0,
   P_R1,
   P_W0,
@@ -20,7 +21,7 @@ import {
 import { bigHi, bigLo, toBig } from './int64.js';
 import { abort, translateVa } from './mmu.js';
 import type { Handler } from './phys.js';
-import { checkEl0, readSysreg, sysTrapIss, writeSysreg, TPIDR_EL1 } from './sysregs.js';
+import { checkEl0, readSysreg, sysTrapIss, writeSysreg, SP_EL0, TPIDR_EL1 } from './sysregs.js';
 
 type H = Handler;
 const wr = (d: number): number => (d === 31 ? SINK : d);
@@ -226,9 +227,21 @@ function decodeMrs(key: number, rt: number): H {
   if (key === TPIDR_EL1) {
     return (c) => {
       if (c.el === 0) checkEl0(c, key, rt, true);
-      const v = c.tpidr1;
-      c.xl[d] = bigLo(v);
-      c.xh[d] = bigHi(v);
+      c.xl[d] = c.tpidr1l;
+      c.xh[d] = c.tpidr1h;
+    };
+  }
+  if (key === SP_EL0) {
+    // `current` on arm64 Linux lives in SP_EL0.
+    return (c) => {
+      if (c.el === 0) checkEl0(c, key, rt, true);
+      if (c.spIsEl0()) {
+        c.xl[d] = c.xl[SP]!;
+        c.xh[d] = c.xh[SP]!;
+      } else {
+        c.xl[d] = c.spBank[0]!;
+        c.xh[d] = c.spBank[1]!;
+      }
     };
   }
   return (c) => {
@@ -240,6 +253,26 @@ function decodeMrs(key: number, rt: number): H {
 }
 
 function decodeMsr(key: number, rt: number): H {
+  if (key === TPIDR_EL1) {
+    return (c) => {
+      if (c.el === 0) checkEl0(c, key, rt, false);
+      c.tpidr1l = c.xl[rt]!;
+      c.tpidr1h = c.xh[rt]!;
+    };
+  }
+  if (key === SP_EL0) {
+    return (c) => {
+      if (c.el === 0) checkEl0(c, key, rt, false);
+      const i = c.spIsEl0() ? SP : -1;
+      if (i === SP) {
+        c.xl[SP] = c.xl[rt]!;
+        c.xh[SP] = c.xh[rt]!;
+      } else {
+        c.spBank[0] = c.xl[rt]!;
+        c.spBank[1] = c.xh[rt]!;
+      }
+    };
+  }
   return (c) => {
     if (c.el === 0) checkEl0(c, key, rt, false);
     writeSysreg(c, key, toBig(c.xl[rt]!, c.xh[rt]!));
@@ -258,16 +291,20 @@ function decodeSys(l: number, op1: number, crn: number, crm: number, op2: number
   };
   if (crn === 8) {
     if (op1 !== 0 || (crm !== 3 && crm !== 7)) return undefined;
+    // CRm = 3: inner-shareable forms, broadcast to every vCPU's TLB; CRm = 7: this vCPU only.
+    const all = crm === 3;
     switch (op2) {
       case 0: // VMALLE1(IS)
         return (c) => {
           if (c.el === 0) c.undef();
-          c.flushTlb();
+          if (all) for (const p of c.phys.cpus) p.flushTlb();
+          else c.flushTlb();
         };
       case 2: // ASIDE1(IS): we do not tag entries with ASIDs, so drop every non-global one
         return (c) => {
           if (c.el === 0) c.undef();
-          c.flushTlbNonGlobal();
+          if (all) for (const p of c.phys.cpus) p.flushTlbNonGlobal();
+          else c.flushTlbNonGlobal();
         };
       case 1: // VAE1(IS)
       case 3: // VAAE1(IS)
@@ -279,7 +316,8 @@ function decodeSys(l: number, op1: number, crn: number, crm: number, op2: number
           const xl = c.xl[rt]!;
           let hi = ((c.xh[rt]! & 0xfff) << 12) | (xl >>> 20);
           if (hi & 0x800000) hi |= 0xff000000;
-          c.flushTlbVa(xl << 12, hi | 0);
+          if (all) for (const p of c.phys.cpus) p.flushTlbVa(xl << 12, hi | 0);
+          else c.flushTlbVa(xl << 12, hi | 0);
         };
     }
     return undefined;

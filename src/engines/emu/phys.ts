@@ -20,6 +20,8 @@ export class Phys {
   readonly icache: Array<Array<Handler | undefined> | undefined>;
   /** 1 when the RAM page has decoded instructions (stores to it must invalidate them). */
   readonly codePages: Uint8Array;
+  /** Every vCPU on this address space: broadcast (inner-shareable) TLB maintenance reaches them all. */
+  readonly cpus: Array<{ flushTlb(): void; flushTlbNonGlobal(): void; flushTlbVa(lo: number, hi: number): void }> = [];
   /** Bumped whenever a code page is invalidated. */
   codeGen = 0;
   /** RAM pages that currently have decoded instructions (may hold stale duplicates). */
