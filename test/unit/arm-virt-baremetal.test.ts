@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { buildArmVirt } from '../../src/boards/arm-virt/board.js';
 import { EmuEngine } from '../../src/engines/emu/index.js';
 import type { ExitStatus } from '../../src/vmm/engine.js';
-import { BAREMETAL_EXPECTED, BAREMETAL_WANTS_INPUT, buildBaremetalImage, whyNoCrossBinutils } from './arm-baremetal-fixture.js';
+import { BAREMETAL_EXPECTED, BAREMETAL_WANTS_INPUT, SMP_EXPECTED, SMP_SOURCE, buildBaremetalImage, whyNoCrossBinutils } from './arm-baremetal-fixture.js';
 
 let image: Uint8Array | undefined;
 const getImage = () => (image ??= buildBaremetalImage());
@@ -62,5 +62,29 @@ test('bare-metal board exerciser runs on the arm-virt board with the emu engine'
   assert.equal(board.uart.receive(Buffer.from('Z')), 1, 'the UART holds one byte with its FIFO off');
   const status = engine.run();
   assert.equal(out, BAREMETAL_EXPECTED);
+  assert.deepEqual(status, { kind: 'poweroff' });
+});
+
+test('SMP stress (timer PPIs on both CPUs, cross SGIs, register/stack checks) under QEMU and on board+emu', (t) => {
+  const why = whyNoCrossBinutils();
+  if (why) return t.skip(why);
+  const img = buildBaremetalImage(SMP_SOURCE);
+  if (spawnSync('qemu-system-aarch64', ['--version'], { stdio: 'ignore' }).status === 0) {
+    const f = join(mkdtempSync(join(tmpdir(), 'arm-smp-')), 'smp.img');
+    writeFileSync(f, img);
+    const r = spawnSync('qemu-system-aarch64', ['-M', 'virt', '-cpu', 'cortex-a57', '-smp', '2', '-m', '128', '-nographic', '-no-reboot', '-kernel', f],
+      { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.stdout.replace(/\r/g, ''), SMP_EXPECTED, 'the program itself passes under QEMU');
+  }
+  let out = '';
+  const board = buildArmVirt({ memorySize: 64 * 1048576, cpus: 2, kernel: img, cmdline: '', consoleSink: (b) => (out += Buffer.from(b).toString('latin1')) });
+  const t0 = Date.now();
+  const engine = new EmuEngine({
+    memory: board.memory, mmio: board.mmio, cpus: 2, entry: board.entry, dtbAddr: board.dtbAddr, platform: board.platform,
+    host: { poll: () => (Date.now() - t0 > 60_000 ? { kind: 'stopped', reason: 'timeout' } : undefined), pending: () => true },
+  });
+  board.attach(engine);
+  const status = engine.run();
+  assert.equal(out, SMP_EXPECTED);
   assert.deepEqual(status, { kind: 'poweroff' });
 });
