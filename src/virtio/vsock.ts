@@ -158,6 +158,9 @@ export class VirtioVsock implements VirtioDevice, VsockBackendListener {
   private readonly hdr = new Uint8Array(VSOCK_HDR_LEN);
   private readonly hv = new DataView(this.hdr.buffer);
   private readonly pkt = new Uint8Array(VSOCK_HDR_LEN + VSOCK_MAX_PKT);
+  /** Separate RX chain/buffer: a backend may call back into the device while a TX packet is handled. */
+  private readonly rxChain = new DescChain();
+  private readonly rxPkt = new Uint8Array(VSOCK_HDR_LEN + VSOCK_MAX_PKT);
   readonly stats = { rxPackets: 0, txPackets: 0, resets: 0, badPackets: 0 };
 
   constructor(opts: { guestCid: number; backend: VsockBackend }) {
@@ -501,7 +504,7 @@ export class VirtioVsock implements VirtioDevice, VsockBackendListener {
     const q = ctx.queues[VSOCK_RX_QUEUE];
     if (q === undefined || !q.ready) return;
     const mem = ctx.memory;
-    const chain = this.chain;
+    const chain = this.rxChain;
     let used = 0;
     try {
       for (;;) {
@@ -554,7 +557,7 @@ export class VirtioVsock implements VirtioDevice, VsockBackendListener {
         } else {
           const c = conn!;
           take = Math.min(take, chain.writeBytes - VSOCK_HDR_LEN);
-          const body = this.pkt.subarray(VSOCK_HDR_LEN, VSOCK_HDR_LEN + take);
+          const body = this.rxPkt.subarray(VSOCK_HDR_LEN, VSOCK_HDR_LEN + take);
           let got = 0;
           while (got < take) {
             const b = c.out[0]!;
@@ -567,8 +570,8 @@ export class VirtioVsock implements VirtioDevice, VsockBackendListener {
           c.outBytes -= take;
           c.txCnt = (c.txCnt + take) >>> 0;
           this.writeHdr(c.hostPort, c.guestPort, take, OP_RW, 0, c);
-          this.pkt.set(this.hdr, 0);
-          chain.write(mem, 0, this.pkt.subarray(0, VSOCK_HDR_LEN + take));
+          this.rxPkt.set(this.hdr, 0);
+          chain.write(mem, 0, this.rxPkt.subarray(0, VSOCK_HDR_LEN + take));
           q.push(chain.head, VSOCK_HDR_LEN + take);
           this.backend.consumed(c.id, take);
         }

@@ -17,13 +17,18 @@
  *   const stats = runFuzz({ seconds: 3, seed: 1 });
  */
 import { createHeapMemory } from '../../src/memory/guest-memory.js';
+import { closeSync, mkdtempSync, openSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BlockIoError, type BlockBackend } from '../../src/backends/block-file.js';
+import { AsyncBlockFile } from '../../src/backends/block-async.js';
 import { STATUS_DEVICE_NEEDS_RESET, type VirtioDevice } from '../../src/virtio/device.js';
 import { VirtioBlk } from '../../src/virtio/blk.js';
 import { VirtioConsole } from '../../src/virtio/console.js';
 import { R } from '../../src/virtio/mmio.js';
 import { VirtioRng } from '../../src/virtio/rng.js';
 import { BUF_AREA, RAM_BASE, TestDriver } from './driver.js';
+import { makeNetFuzzDevice } from '../unit/vsock-fuzz-devices.js';
 
 /** xorshift128+ style PRNG on 32-bit halves: reproducible from a seed. */
 export class Rand {
@@ -104,7 +109,10 @@ export interface FuzzStats {
 const RAM_HALF = 2 * 1024 * 1024;
 
 function makeDevice(rand: Rand): { dev: VirtioDevice; blk?: MemBlock; console?: VirtioConsole } {
-  switch (rand.int(3)) {
+  switch (rand.int(5)) {
+    case 3:
+    case 4:
+      return { dev: makeNetFuzzDevice(rand) }; // virtio-net / virtio-vsock
     case 0: {
       const blk = new MemBlock(rand.pick([512, 4096, 64 * 1024, 1 << 20]), rand.chance(0.3));
       return { dev: new VirtioBlk(blk, { serial: 'fuzz', queueSize: rand.pick([4, 16, 256]) }), blk };
@@ -241,7 +249,21 @@ function step(rand: Rand, d: TestDriver, console: VirtioConsole | undefined): vo
   }
 }
 
-export function runFuzz(opts: { seconds: number; seed?: number; log?: (s: string) => void }): FuzzStats {
+export function runFuzz(opts: { seconds: number; seed?: number; log?: (s: string) => void; worker?: boolean }): FuzzStats {
+  const dir = opts.worker === false ? undefined : mkdtempSync(join(tmpdir(), 'tsvisor-fuzz-'));
+  const image = dir === undefined ? undefined : join(dir, 'disk.img');
+  if (image !== undefined) {
+    closeSync(openSync(image, 'w'));
+    truncateSync(image, 1 << 20);
+  }
+  try {
+    return fuzzLoop(opts, image);
+  } finally {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function fuzzLoop(opts: { seconds: number; seed?: number; log?: (s: string) => void }, image: string | undefined): FuzzStats {
   const seed0 = opts.seed ?? Date.now() & 0x7fffffff;
   const stats: FuzzStats = { iterations: 0, steps: 0, needsReset: 0, usedEntries: 0, failures: [] };
   const deadline = Date.now() + opts.seconds * 1000;
@@ -252,7 +274,7 @@ export function runFuzz(opts: { seconds: number; seed?: number; log?: (s: string
       { gpa: RAM_BASE, size: RAM_HALF },
       { gpa: RAM_BASE + RAM_HALF, size: RAM_HALF },
     ]);
-    const { dev, blk, console } = makeDevice(rand);
+    const { dev, blk, console, io } = makeDevice(rand, image);
     const d = new TestDriver(dev, mem);
     try {
       d.init({ size: rand.pick([1, 2, 4, 8, 16, 256]), eventIdx: rand.chance(0.5), indirect: rand.chance(0.8) });
@@ -266,6 +288,10 @@ export function runFuzz(opts: { seconds: number; seed?: number; log?: (s: string
       const before = d.mmio.queues.map((q) => q.usedIdx);
       try {
         step(rand, d, console);
+        if (io && dev instanceof VirtioBlk && (rand.chance(0.3) || io.pendingCount >= io.slots)) {
+          if (rand.chance(0.5)) io.drain(2000);
+          if (dev.hasCompletions()) dev.pollCompletions();
+        }
         d.mmio.queues.forEach((q, k) => {
           const delta = (q.usedIdx - before[k]!) & 0xffff;
           if (delta <= q.size) stats.usedEntries += delta;
@@ -286,6 +312,16 @@ export function runFuzz(opts: { seconds: number; seed?: number; log?: (s: string
       if (blk && blk.violations > 0) {
         stats.failures.push(`seed ${seed} step ${i}: the disk saw ${blk.violations} out-of-range or read-only access(es)`);
         break;
+      }
+    }
+    if (io) {
+      try {
+        io.drain(5000);
+        if (dev instanceof VirtioBlk) dev.pollCompletions();
+        if (io.pendingCount !== 0) stats.failures.push(`seed ${seed}: ${io.pendingCount} I/O requests never completed`);
+        dev.close?.();
+      } catch (e) {
+        stats.failures.push(`seed ${seed}: I/O worker drain/close threw ${String(e)}`);
       }
     }
     if (d.mmio.status & STATUS_DEVICE_NEEDS_RESET) stats.needsReset++;
