@@ -4,7 +4,8 @@
  * statistics) on stderr every 5 s.
  *
  *   node --import tsx src/engines/emu/tools/boot-virt.ts KERNEL [INITRD]
- *   env: CPUS (1), MEM_MB (512), LIMIT (seconds, 120), CMDLINE
+ *   env: CPUS (1), MEM_MB (512), LIMIT (seconds, 120), CMDLINE,
+ *        INPUT (text typed on the console once WAIT_FOR, default TSVISOR-BOOT-OK, was printed)
  */
 import { readFileSync } from 'node:fs';
 import { buildArmVirt } from '../../../boards/arm-virt/index.js';
@@ -23,8 +24,19 @@ const board = buildArmVirt({
   kernel: readFileSync(kernelPath),
   initrd: initrdPath !== undefined ? readFileSync(initrdPath) : undefined,
   cmdline: process.env.CMDLINE ?? 'console=ttyAMA0 earlycon=pl011,0x09000000 nokaslr cryptomgr.notests',
-  consoleSink: (b) => process.stdout.write(b),
+  consoleSink: (b) => {
+    process.stdout.write(b);
+    if (!ready) {
+      seen = (seen + Buffer.from(b).toString('latin1')).slice(-200);
+      if (seen.includes(waitFor)) ready = true;
+    }
+  },
 });
+// Scripted console input: the event loop is blocked while the engine runs, so it is fed from poll().
+let input = Buffer.from((process.env.INPUT ?? '').replace(/\\n/g, '\n'), 'latin1');
+const waitFor = process.env.WAIT_FOR ?? 'TSVISOR-BOOT-OK';
+let seen = '';
+let ready = false;
 const t0 = Date.now();
 let lastPrint = t0;
 const engine: EmuEngine = new EmuEngine({
@@ -46,9 +58,14 @@ const engine: EmuEngine = new EmuEngine({
             `idle=${(engine.idleMs / 1000).toFixed(1)}s pc0=${c.pc.toString(16)} ${JSON.stringify(c.stats)}]\n`,
         );
       }
-      return now - t0 > limitMs;
+      return now - t0 > limitMs || (ready && input.length > 0);
     },
-    poll: () => ({ kind: 'stopped', reason: 'time limit' }),
+    poll: () => {
+      if (Date.now() - t0 > limitMs) return { kind: 'stopped', reason: 'time limit' };
+      const n = board.uart.receive(input);
+      input = input.subarray(n);
+      return undefined;
+    },
   },
 });
 board.attach(engine);
