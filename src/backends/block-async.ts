@@ -159,6 +159,10 @@ export class AsyncBlockFile implements BlockBackend {
     this.inFlight++;
   }
 
+  get slots(): number {
+    return this.layout.slots;
+  }
+
   get pendingCount(): number {
     return this.inFlight;
   }

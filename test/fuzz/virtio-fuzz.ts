@@ -108,7 +108,12 @@ export interface FuzzStats {
 
 const RAM_HALF = 2 * 1024 * 1024;
 
-function makeDevice(rand: Rand): { dev: VirtioDevice; blk?: MemBlock; console?: VirtioConsole } {
+function makeDevice(rand: Rand, ios: AsyncBlockFile[]): { dev: VirtioDevice; blk?: MemBlock; console?: VirtioConsole; io?: AsyncBlockFile } {
+  if (ios.length > 0 && rand.chance(0.1)) {
+    // The I/O-worker path on a real file (workers shared across machines: starting one costs ~0.1 s).
+    const io = rand.pick(ios);
+    return { dev: new VirtioBlk(io, { queueSize: rand.pick([4, 16, 256]) }), io };
+  }
   switch (rand.int(5)) {
     case 3:
     case 4:
@@ -251,19 +256,24 @@ function step(rand: Rand, d: TestDriver, console: VirtioConsole | undefined): vo
 
 export function runFuzz(opts: { seconds: number; seed?: number; log?: (s: string) => void; worker?: boolean }): FuzzStats {
   const dir = opts.worker === false ? undefined : mkdtempSync(join(tmpdir(), 'tsvisor-fuzz-'));
-  const image = dir === undefined ? undefined : join(dir, 'disk.img');
-  if (image !== undefined) {
+  const ios: AsyncBlockFile[] = [];
+  if (dir !== undefined) {
+    const image = join(dir, 'disk.img');
     closeSync(openSync(image, 'w'));
     truncateSync(image, 1 << 20);
+    ios.push(new AsyncBlockFile(image, { slots: 2, slotBytes: 4096 }));
+    ios.push(new AsyncBlockFile(image, { slots: 16, slotBytes: 65536 }));
+    ios.push(new AsyncBlockFile(image, { readOnly: true, slots: 4, slotBytes: 65536 }));
   }
   try {
-    return fuzzLoop(opts, image);
+    return fuzzLoop(opts, ios);
   } finally {
+    for (const io of ios) io.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function fuzzLoop(opts: { seconds: number; seed?: number; log?: (s: string) => void }, image: string | undefined): FuzzStats {
+function fuzzLoop(opts: { seconds: number; seed?: number; log?: (s: string) => void }, ios: AsyncBlockFile[]): FuzzStats {
   const seed0 = opts.seed ?? Date.now() & 0x7fffffff;
   const stats: FuzzStats = { iterations: 0, steps: 0, needsReset: 0, usedEntries: 0, failures: [] };
   const deadline = Date.now() + opts.seconds * 1000;
@@ -274,7 +284,7 @@ function fuzzLoop(opts: { seconds: number; seed?: number; log?: (s: string) => v
       { gpa: RAM_BASE, size: RAM_HALF },
       { gpa: RAM_BASE + RAM_HALF, size: RAM_HALF },
     ]);
-    const { dev, blk, console, io } = makeDevice(rand, image);
+    const { dev, blk, console, io } = makeDevice(rand, ios);
     const d = new TestDriver(dev, mem);
     try {
       d.init({ size: rand.pick([1, 2, 4, 8, 16, 256]), eventIdx: rand.chance(0.5), indirect: rand.chance(0.8) });
@@ -319,7 +329,6 @@ function fuzzLoop(opts: { seconds: number; seed?: number; log?: (s: string) => v
         io.drain(5000);
         if (dev instanceof VirtioBlk) dev.pollCompletions();
         if (io.pendingCount !== 0) stats.failures.push(`seed ${seed}: ${io.pendingCount} I/O requests never completed`);
-        dev.close?.();
       } catch (e) {
         stats.failures.push(`seed ${seed}: I/O worker drain/close threw ${String(e)}`);
       }
