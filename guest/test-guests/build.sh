@@ -12,7 +12,7 @@ CFLAGS="-m64 -ffreestanding -nostdlib -static -fno-pic -fno-pie -mno-red-zone -m
   -fno-stack-protector -fcf-protection=none -fno-asynchronous-unwind-tables -fno-builtin -mcmodel=small"
 $CC $CFLAGS -c "$here/start.S" -o "$out/start.o"
 $CC $CFLAGS -c "$here/lib.c" -o "$out/lib.o"
-for g in hello irq smp pioloop mmio reboot triplefault virtio_blk; do
+for g in hello irq smp pioloop mmio reboot triplefault int3 virtio_blk; do
   $CC $CFLAGS -c "$here/$g.c" -o "$out/$g.o"
   $CC $CFLAGS -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -T "$here/link.ld" \
     "$out/start.o" "$out/lib.o" "$out/$g.o" -o "$out/$g.elf"

@@ -70,6 +70,11 @@ test('test guests boot under qemu microvm', async (t) => {
     assert.match(r.out, /pioloop start n=500 port=0x80\npioloop done cycles=\d+/);
     assert.equal(r.code, 1);
   });
+  await t.test('int3 reaches the guest #BP handler with RIP after the int3', async () => {
+    const r = await qemu('int3', []);
+    assert.match(r.out, /int3: handler saw ip (0x[0-9a-f]+), expected \1\n/);
+    assert.equal(r.code, 1);
+  });
   await t.test('triplefault shuts down', async () => {
     const r = await qemu('triplefault', []);
     assert.match(r.out, /triple fault\n$/);
