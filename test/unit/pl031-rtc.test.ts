@@ -42,3 +42,14 @@ test('pl031: PrimeCell IDs', () => {
   for (let o = 0xfe0; o < 0x1000; o += 4) ids.push(rtc.read(o, 4));
   assert.deepEqual(ids, [0x31, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1]);
 });
+
+test('pl031: stray accesses never throw and the counter stays a u32', () => {
+  const rtc = new Pl031(new RecordingIrq(), () => 4_000_000_000_000);
+  for (let o = 0; o < 0x1000; o++) {
+    rtc.write(o, 4, 0xffffffff);
+    const v = rtc.read(o, 4);
+    assert.ok(Number.isInteger(v) && v >= 0 && v <= 0xffffffff, `offset ${o}`);
+  }
+  rtc.write(0x08, 4, 0xfffffffe);
+  assert.equal(rtc.read(0x00, 4), 0xfffffffe);
+});
