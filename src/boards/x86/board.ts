@@ -52,7 +52,12 @@ export interface X86BoardOptions {
   onExit: (status: ExitStatus) => void;
   /** Called when COM1's receive FIFO has room again (retry pending console input). */
   onConsoleRxSpace?: () => void;
-  /** Build ACPI tables too (default false: MP table only). */
+  /**
+   * Build ACPI tables too (default false: MP table only). Caveat: with ACPI on,
+   * Linux finds PCI devices only through a PCI root bridge in the DSDT, which
+   * we do not declare, so keep ACPI off for virtio-pci guests. The Debian
+   * cloud kernel (no CONFIG_X86_MPPARSE) needs ACPI to see more than one CPU.
+   */
   acpi?: boolean;
   /** virtio-mmio devices to declare in the DSDT (implies acpi). The caller registers them on `mmio`. */
   virtioMmio?: readonly VirtioMmioAcpiDevice[];
