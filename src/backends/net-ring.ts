@@ -21,6 +21,7 @@ export const POP_SEQ = 3;
 /** Free words for the users of a ring (flags). */
 export const USER0 = 4;
 export const USER1 = 5;
+export const USER2 = 6;
 const HEADER_BYTES = 32;
 const WRAP = 0xffffffff;
 const MOD = 0x3fffffff;

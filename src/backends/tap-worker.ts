@@ -7,7 +7,7 @@ import { workerData } from 'node:worker_threads';
 import { sys, POLLIN, EAGAIN, EINTR } from '../sys/native.js';
 import { FrameRing } from './net-ring.js';
 import { MAX_NET_FRAME, wakeMachine } from './net.js';
-import { RX_STOP, RX_WAITING, TX_SPACE, TX_WAITING, type TapWorkerData } from './tap.js';
+import { RX_DONE, RX_STOP, RX_WAITING, TX_SPACE, TX_WAITING, type TapWorkerData } from './tap.js';
 
 const d = workerData as TapWorkerData;
 const s = sys();
@@ -63,3 +63,5 @@ for (;;) {
   const r = s.pollFds(full ? bellOnly : both, POLLIN, txBlocked ? 1 : 1000);
   if (r > 0 && (full ? r & 1 : r & 2)) s.eventfdRead(d.doorbell);
 }
+Atomics.store(rx.ctl, RX_DONE, 1);
+Atomics.notify(rx.ctl, RX_DONE);

@@ -16,7 +16,7 @@
 import type { Worker } from 'node:worker_threads';
 import { sys, O_RDWR, O_CLOEXEC, O_NONBLOCK, EFD_NONBLOCK, CLONE_NEWNET } from '../sys/native.js';
 import { startWorker } from '../sys/worker.js';
-import { FrameRing, PUSH_SEQ, USER0, USER1 } from './net-ring.js';
+import { FrameRing, PUSH_SEQ, USER0, USER1, USER2 } from './net-ring.js';
 import { MAX_NET_FRAME, VNET_HDR_LEN, type NetBackend, type NetBackendListener, type WakeTarget } from './net.js';
 
 export const TUNSETIFF = 0x400454ca;
@@ -32,6 +32,7 @@ export const RX_STOP = USER0; // rx.ctl: the machine thread asks the worker to e
 export const RX_WAITING = USER1; // rx.ctl: the worker waits for RX space
 export const TX_WAITING = USER0; // tx.ctl: the machine thread waits for TX space
 export const TX_SPACE = USER1; // tx.ctl: counter bumped by the worker when space was freed for a waiter
+export const RX_DONE = USER2; // rx.ctl: the worker has left its loop (no more syscalls on the fds)
 
 export interface TapWorkerData {
   fd: number;
@@ -201,20 +202,17 @@ export class TapBackend implements NetBackend {
     this.closed = true;
     Atomics.store(this.rx.ctl, RX_STOP, 1);
     this.ring();
-    // The worker exits on its own; the fds close once it stopped polling them.
-    const fd = this.fd;
-    const bell = this.doorbell;
-    const done = (): void => {
-      for (const f of [fd, bell]) {
-        try {
-          sys().close(f);
-        } catch {
-          // already closed
-        }
+    // Wait (briefly) until the worker is out of poll/read, then close the fds here, so the
+    // tap goes away with the VM even if this thread exits right after.
+    const end = Date.now() + 2000;
+    while (Atomics.load(this.rx.ctl, RX_DONE) === 0 && Date.now() < end) Atomics.wait(this.rx.ctl, RX_DONE, 0, 50);
+    if (Atomics.load(this.rx.ctl, RX_DONE) === 0) void this.worker.terminate();
+    for (const f of [this.fd, this.doorbell]) {
+      try {
+        sys().close(f);
+      } catch {
+        // already closed
       }
-    };
-    this.worker.once('exit', done);
-    // Should the worker be stuck, do not leak the fds forever.
-    setTimeout(() => void this.worker.terminate().then(done, done), 2000).unref();
+    }
   }
 }

@@ -88,7 +88,8 @@ export class KvmNotifier implements NotifyHook {
   private readonly slots: Slot[] = [];
   private readonly byOwner = new Map<object, Map<number, number>>();
   private bits = new Int32Array(new SharedArrayBuffer(4 * 64));
-  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  /** [stop requested, watchers that have exited] */
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(8));
   private readonly stopFd: number;
   private readonly workers: Worker[] = [];
   private watched = 0;
@@ -188,22 +189,18 @@ export class KvmNotifier implements NotifyHook {
       }
       s.reg = undefined;
     }
-    const fds = [this.stopFd, ...this.slots.map((s) => s.fd)];
-    let left = this.workers.length;
-    const closeFds = (): void => {
-      for (const fd of fds) {
-        try {
-          sys().close(fd);
-        } catch {
-          // already closed
-        }
+    // Wait (briefly) for the watchers to leave poll(2), then close the eventfds here.
+    const end = Date.now() + 2000;
+    for (let seen = Atomics.load(this.stopFlag, 1); seen < this.workers.length && Date.now() < end; seen = Atomics.load(this.stopFlag, 1)) {
+      Atomics.wait(this.stopFlag, 1, seen, 50);
+    }
+    if (Atomics.load(this.stopFlag, 1) < this.workers.length) for (const w of this.workers) void w.terminate();
+    for (const fd of [this.stopFd, ...this.slots.map((s) => s.fd)]) {
+      try {
+        sys().close(fd);
+      } catch {
+        // already closed
       }
-    };
-    if (left === 0) closeFds();
-    for (const w of this.workers) {
-      w.once('exit', () => {
-        if (--left === 0) closeFds();
-      });
     }
   }
 }

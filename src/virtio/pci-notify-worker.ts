@@ -26,3 +26,5 @@ for (;;) {
   }
   if (any) wakeMachine(d.wake, tgkill);
 }
+Atomics.add(stop, 1, 1);
+Atomics.notify(stop, 1);
