@@ -48,7 +48,10 @@ export function parseVsockFlag(text: string): VsockOptions {
     const i = p.indexOf('=');
     const k = i < 0 ? p : p.slice(0, i);
     const v = i < 0 ? '' : p.slice(i + 1);
-    if (k === 'cid') cid = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (k === 'cid') {
+      if (!/^\d{1,10}$/.test(v)) throw new NetOptionError(`--vsock cid must be a number, not "${v}"`);
+      cid = Number(v);
+    }
     else if (k === 'socket') socket = v;
     else throw new NetOptionError(`unknown --vsock option "${p}" (use cid=N,socket=PATH)`);
   }
