@@ -71,13 +71,7 @@ export function decodeBranchSys(insn: number): H | undefined {
     };
   }
   // B.cond
-  if ((insn & 0xff000010) === 0x54000000) {
-    const cond = insn & 15;
-    const off = ((insn << 8) >> 13) * 4;
-    return (c) => {
-      if (condHolds(c, cond)) branchRel(c, off);
-    };
-  }
+  if ((insn & 0xff000010) === 0x54000000) return bcond(insn & 15, ((insn << 8) >> 13) * 4);
   // Exception generation
   if ((insn >>> 24) === 0xd4) return decodeException(insn);
   // Unconditional branch (register)
@@ -85,6 +79,64 @@ export function decodeBranchSys(insn: number): H | undefined {
   // System
   if ((insn & 0xffc00000) >>> 0 === 0xd5000000) return decodeSystem(insn);
   return undefined;
+}
+
+/** B.cond with the condition test specialised per condition (one hot handler body each). */
+function bcond(cond: number, off: number): H {
+  switch (cond) {
+    case 0:
+      return (c) => {
+        if (c.zf !== 0) branchRel(c, off);
+      };
+    case 1:
+      return (c) => {
+        if (c.zf === 0) branchRel(c, off);
+      };
+    case 2:
+      return (c) => {
+        if (c.cf !== 0) branchRel(c, off);
+      };
+    case 3:
+      return (c) => {
+        if (c.cf === 0) branchRel(c, off);
+      };
+    case 4:
+      return (c) => {
+        if (c.nf !== 0) branchRel(c, off);
+      };
+    case 5:
+      return (c) => {
+        if (c.nf === 0) branchRel(c, off);
+      };
+    case 8:
+      return (c) => {
+        if (c.cf !== 0 && c.zf === 0) branchRel(c, off);
+      };
+    case 9:
+      return (c) => {
+        if (!(c.cf !== 0 && c.zf === 0)) branchRel(c, off);
+      };
+    case 10:
+      return (c) => {
+        if (c.nf === c.vf) branchRel(c, off);
+      };
+    case 11:
+      return (c) => {
+        if (c.nf !== c.vf) branchRel(c, off);
+      };
+    case 12:
+      return (c) => {
+        if (c.nf === c.vf && c.zf === 0) branchRel(c, off);
+      };
+    case 13:
+      return (c) => {
+        if (!(c.nf === c.vf && c.zf === 0)) branchRel(c, off);
+      };
+    default:
+      return (c) => {
+        if (condHolds(c, cond)) branchRel(c, off);
+      };
+  }
 }
 
 function decodeException(insn: number): H | undefined {
