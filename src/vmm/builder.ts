@@ -9,15 +9,9 @@ import type { IrqLine } from '../devices/device.js';
 import type { MachineConfig } from './config.js';
 import type { Engine, ExitStatus } from './engine.js';
 import type { HostLinkWorker } from './host-link.js';
-import { buildArmVirt } from '../boards/arm-virt/index.js';
-import { EmuEngine } from '../engines/emu/index.js';
-import { buildX86Board } from '../boards/x86/board.js';
-import { KvmEngine, createMmapMemory, probeKvm, x86RamLayout } from '../engines/kvm/index.js';
-import { ImageError } from '../boards/arm-virt/image.js';
-import { X86LoadError } from '../boards/x86/errors.js';
-import { buildVirtioDevices, VirtioSetupError } from '../virtio/setup.js';
-import { buildNetDevices } from '../virtio/net-setup.js';
-import { attachPciVirtio } from '../virtio/pci-setup.js';
+import type { KvmEngine } from '../engines/kvm/index.js';
+import type { VirtioDevices } from '../virtio/setup.js';
+import type { NetDevices } from '../virtio/net-setup.js';
 
 /** A problem with the user's inputs found while building (bad kernel file, no /dev/kvm...): one line for the user. */
 export class BuildError extends Error {
@@ -42,18 +36,63 @@ function readInput(what: string, path: string): Uint8Array {
   }
 }
 
-export function buildMachine(cfg: MachineConfig, host: HostLinkWorker): BuiltMachine {
+/** Errors of the lazily loaded loaders/devices that mean bad user input (by name: their modules may not be loaded). */
+const INPUT_ERRORS = new Set(['ImageError', 'X86LoadError', 'VirtioSetupError']);
+
+/**
+ * Engine, board and virtio modules are imported on demand (start-up time and
+ * memory: a kvm VM loads neither the emulator nor, without virtio devices, the
+ * virtio code).
+ */
+export async function buildMachine(cfg: MachineConfig, host: HostLinkWorker): Promise<BuiltMachine> {
   const kernel = readInput('kernel', cfg.kernel);
   const initrd = cfg.initrd !== undefined ? readInput('initrd', cfg.initrd) : undefined;
   try {
-    return cfg.accel === 'emu' ? buildEmu(cfg, host, kernel, initrd) : buildKvm(cfg, host, kernel, initrd);
+    return cfg.accel === 'emu' ? await buildEmu(cfg, host, kernel, initrd) : await buildKvm(cfg, host, kernel, initrd);
   } catch (e) {
-    if (e instanceof ImageError || e instanceof X86LoadError || e instanceof VirtioSetupError) throw new BuildError(e.message);
+    if (e instanceof Error && INPUT_ERRORS.has(e.name)) throw new BuildError(e.message);
     throw e;
   }
 }
 
-function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): BuiltMachine {
+/** Config fields that never need virtio code (`console` only with 'virtio'). */
+const NON_VIRTIO_FIELDS = new Set(['accel', 'arch', 'kernel', 'initrd', 'cmdline', 'memoryBytes', 'cpus', 'accelOptions', 'console']);
+
+/**
+ * The virtio builders, or empty stand-ins when the config asks for no virtio
+ * device. Any other config field that is set (not undefined/false/empty) loads
+ * the real ones, so a new device option works without touching this.
+ */
+async function virtioParts(cfg: MachineConfig): Promise<{
+  buildVirtioDevices: typeof import('../virtio/setup.js').buildVirtioDevices;
+  buildNetDevices: typeof import('../virtio/net-setup.js').buildNetDevices;
+  attachPciVirtio: typeof import('../virtio/pci-setup.js').attachPciVirtio;
+}> {
+  const wanted =
+    cfg.console === 'virtio' ||
+    Object.entries(cfg).some(([k, v]) => !NON_VIRTIO_FIELDS.has(k) && v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0));
+  if (wanted) {
+    const [setup, net, pci] = await Promise.all([import('../virtio/setup.js'), import('../virtio/net-setup.js'), import('../virtio/pci-setup.js')]);
+    return { buildVirtioDevices: setup.buildVirtioDevices, buildNetDevices: net.buildNetDevices, attachPciVirtio: pci.attachPciVirtio };
+  }
+  const none = { devices: [], mmioFactories: () => [], close: () => {} };
+  const noVirtio: VirtioDevices = { ...none, disks: [], console: undefined, sources: [], consoleInput: (fallback) => fallback };
+  const noNet: NetDevices = { ...none, nics: [], vsock: undefined };
+  return {
+    buildVirtioDevices: () => noVirtio,
+    buildNetDevices: () => noNet,
+    attachPciVirtio: () => {
+      throw new Error('virtio-pci without virtio devices');
+    },
+  };
+}
+
+async function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): Promise<BuiltMachine> {
+  const [{ buildArmVirt }, { EmuEngine }, { buildVirtioDevices, buildNetDevices }] = await Promise.all([
+    import('../boards/arm-virt/index.js'),
+    import('../engines/emu/index.js'),
+    virtioParts(cfg),
+  ]);
   const virtio = buildVirtioDevices(cfg, host.consoleOutput, { wake: host.wakeTarget() });
   for (const s of virtio.sources) host.addSource(s);
   let net;
@@ -70,6 +109,7 @@ function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, 
     initrd,
     cmdline: cfg.cmdline,
     consoleSink: host.consoleOutput,
+    onConsoleRxSpace: () => host.rxSpace(),
     virtio: [...virtio.mmioFactories(() => board.memory), ...net.mmioFactories(() => board.memory)],
   });
   host.consoleInput = virtio.consoleInput((bytes) => board.uart.receive(bytes));
@@ -94,7 +134,12 @@ function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, 
   };
 }
 
-function buildKvm(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): BuiltMachine {
+async function buildKvm(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): Promise<BuiltMachine> {
+  const [{ buildX86Board }, { KvmEngine, createMmapMemory, probeKvm, x86RamLayout }, { buildVirtioDevices, buildNetDevices, attachPciVirtio }] = await Promise.all([
+    import('../boards/x86/board.js'),
+    import('../engines/kvm/index.js'),
+    virtioParts(cfg),
+  ]);
   const probe = probeKvm();
   if (!probe.ok) throw new BuildError(probe.reason);
   let memory;
@@ -118,6 +163,7 @@ function buildKvm(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, 
     initrd,
     cmdline: cfg.cmdline,
     consoleSink: host.consoleOutput,
+    onConsoleRxSpace: () => host.rxSpace(),
     irqLine: lazyLine,
     onExit: (status) => (engine ? engine.requestStop(status) : early.push(status)),
   });

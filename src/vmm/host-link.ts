@@ -152,8 +152,32 @@ export class HostLinkWorker implements EngineHost {
     return { sab: this.inputSab, index: RING_SEQ_WORD, kick: this.kickWords.buffer as SharedArrayBuffer };
   }
 
+  /**
+   * Console input the device refused (its FIFO was full) is not "pending" again
+   * until the device reports room (rxSpace), new input arrives, or a short
+   * retry interval passes; otherwise an idle guest that is not reading its UART
+   * would keep the engine from ever sleeping.
+   */
+  private inputBlockedSeq = -1;
+  private inputBlockedAt = 0;
+
+  /** The console device has room again: deliver waiting input at the next poll. */
+  rxSpace(): void {
+    this.inputBlockedSeq = -1;
+  }
+
+  private inputPending(): boolean {
+    if (this.input.available() === 0) return false;
+    if (this.inputBlockedSeq < 0) return true;
+    if (this.input.seq() !== this.inputBlockedSeq || performance.now() - this.inputBlockedAt > 20) {
+      this.inputBlockedSeq = -1;
+      return true;
+    }
+    return false;
+  }
+
   pending(): boolean {
-    if (this.input.available() > 0 || Atomics.load(this.ctl, STOP) !== 0) return true;
+    if (Atomics.load(this.ctl, STOP) !== 0 || this.inputPending()) return true;
     for (const s of this.sources) if (s.pending()) return true;
     return false;
   }
@@ -161,10 +185,15 @@ export class HostLinkWorker implements EngineHost {
   poll(): ExitStatus | undefined {
     if (Atomics.load(this.ctl, STOP) !== 0) return { kind: 'stopped', reason: 'stop requested' };
     for (const s of this.sources) if (s.pending()) s.poll();
-    if (this.input.available() > 0) {
+    if (this.inputPending()) {
+      const seq = this.input.seq();
       const bytes = this.input.peek(4096);
-      const n = this.consoleInput(bytes);
-      this.input.consume(Math.max(0, Math.min(n, bytes.length)));
+      const n = Math.max(0, Math.min(this.consoleInput(bytes), bytes.length));
+      this.input.consume(n);
+      if (n < bytes.length) {
+        this.inputBlockedSeq = seq;
+        this.inputBlockedAt = performance.now();
+      }
     }
     return undefined;
   }
