@@ -11,6 +11,9 @@ import { hardwareKvm } from '../vmm/host-facts.js';
 import { attachConsole } from './console.js';
 import { parseNetFlag, parseVsockFlag } from '../backends/net-options.js';
 import { defaultGuest } from './default-guest.js';
+import { traceStartup } from '../sys/startup-trace.js';
+
+traceStartup('cli-loaded');
 
 export const USAGE = `Usage: tsvisor <command> [options]
 
@@ -158,6 +161,7 @@ async function run(argv: string[]): Promise<number> {
     opts.accel = accel;
   }
   const machine = new Machine(opts);
+  traceStartup('machine-created');
   const detach = attachConsole(machine, process.stdin, process.stdout);
   const onSignal = (sig: NodeJS.Signals): void => {
     process.stderr.write(`\ntsvisor: ${sig}: stopping the VM\n`);

@@ -8,6 +8,7 @@ import type { MachineConfig } from './config.js';
 import type { ExitStatus } from './engine.js';
 import { HostLinkWorker, type HostLinkBuffers } from './host-link.js';
 import { buildMachine, BuildError } from './builder.js';
+import { traceStartup } from '../sys/startup-trace.js';
 
 export interface WorkerInit {
   config: MachineConfig;
@@ -23,12 +24,13 @@ function post(m: WorkerMessage): void {
   parentPort!.postMessage(m);
 }
 
-function main(): void {
+async function main(): Promise<void> {
+  traceStartup('worker-loaded');
   const init = workerData as WorkerInit;
   const host = new HostLinkWorker(init.buffers);
   let built;
   try {
-    built = buildMachine(init.config, host);
+    built = await buildMachine(init.config, host);
   } catch (e) {
     if (e instanceof BuildError) {
       post({ type: 'config-error', message: e.message });
@@ -36,6 +38,7 @@ function main(): void {
     }
     throw e;
   }
+  traceStartup('built');
   post({ type: 'running', kick: built.kick });
   let status: ExitStatus;
   try {
@@ -51,4 +54,4 @@ function main(): void {
   post({ type: 'exit', status });
 }
 
-main();
+await main();

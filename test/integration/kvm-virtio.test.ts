@@ -35,12 +35,12 @@ interface RunResult {
   interruptions: number;
 }
 
-function runGuest(elf: string, opts: Partial<MachineOptions>): RunResult {
+async function runGuest(elf: string, opts: Partial<MachineOptions>): Promise<RunResult> {
   const cfg = resolveConfig({ kernel: elf, accel: 'kvm', memory: '64M', ...opts }, { hardwareKvm: true });
   const buffers = createHostLinkBuffers();
   const host = new HostLinkWorker(buffers);
   const main = new HostLinkMain(buffers);
-  const built = buildMachine(cfg, host);
+  const built = await buildMachine(cfg, host);
   const engine = built.engine as KvmEngine;
   const timer = setTimeout(() => {}, 0); // keep nothing alive; run() blocks this thread
   clearTimeout(timer);
@@ -54,18 +54,18 @@ function runGuest(elf: string, opts: Partial<MachineOptions>): RunResult {
   return { status: JSON.stringify(status), output, exits: engine.stats.exits, interruptions: engine.stats.interruptions };
 }
 
-test('virtio-blk over virtio-pci under kvm: sectors written and read back through ioeventfd + MSI-X/irqfd', { skip, timeout: 600_000 }, () => {
+test('virtio-blk over virtio-pci under kvm: sectors written and read back through ioeventfd + MSI-X/irqfd', { skip, timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsv-kvm-virtio-'));
   try {
     execFileSync(join(root, 'guest/test-guests/build.sh'), [dir], { stdio: 'pipe' });
     const elf = join(dir, 'virtio_blk.elf');
     const img = join(dir, 'disk.img');
     writeFileSync(img, Buffer.alloc(1 << 20));
-    const short = runGuest(elf, { append: 'dev=2 n=4', disks: [{ path: img }] });
+    const short = await runGuest(elf, { append: 'dev=2 n=4', disks: [{ path: img }] });
     console.log(`# short run: ${short.status} exits=${short.exits} kicks=${short.interruptions}\n# ${short.output.trim().split('\n').join('\n# ')}`);
     assert.equal(short.status, JSON.stringify({ kind: 'debug-exit', code: 1 }), short.output);
     assert.match(short.output, /8 requests ok/);
-    const long = runGuest(elf, { append: 'dev=2 n=36', disks: [{ path: img }] });
+    const long = await runGuest(elf, { append: 'dev=2 n=36', disks: [{ path: img }] });
     console.log(`# long run: ${long.status} exits=${long.exits} kicks=${long.interruptions}\n# ${long.output.trim().split('\n').join('\n# ')}`);
     assert.equal(long.status, JSON.stringify({ kind: 'debug-exit', code: 1 }), long.output);
     const m = /(\d+) requests ok, (\d+) interrupts/.exec(long.output)!;
@@ -85,11 +85,11 @@ test('virtio-blk over virtio-pci under kvm: sectors written and read back throug
   }
 });
 
-test('virtio-rng over virtio-pci under kvm', { skip, timeout: 300_000 }, () => {
+test('virtio-rng over virtio-pci under kvm', { skip, timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsv-kvm-virtio-'));
   try {
     execFileSync(join(root, 'guest/test-guests/build.sh'), [dir], { stdio: 'pipe' });
-    const r = runGuest(join(dir, 'virtio_blk.elf'), { append: 'dev=4 n=4', rng: true });
+    const r = await runGuest(join(dir, 'virtio_blk.elf'), { append: 'dev=4 n=4', rng: true });
     assert.equal(r.status, JSON.stringify({ kind: 'debug-exit', code: 1 }), r.output);
     assert.match(r.output, /4 requests ok/);
   } finally {

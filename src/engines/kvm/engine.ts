@@ -29,6 +29,7 @@ import { handleIo, handleMmio } from './exits.js';
 import { systemEventStatus } from './status.js';
 import { ApThreads } from './ap-threads.js';
 import { probeKvm } from './probe.js';
+import { traceStartup } from '../../sys/startup-trace.js';
 
 /** Upper bound on vCPUs regardless of what KVM allows (MP table / APIC id space we build). */
 export const KVM_MAX_CPUS = 32;
@@ -188,7 +189,10 @@ export class KvmEngine implements Engine {
     const R = K.kvm_run;
     const pio = this.pio;
     const stats = this.stats;
-    stats.firstRunUptimeMs ??= process.uptime() * 1000;
+    if (stats.firstRunUptimeMs === undefined) {
+      stats.firstRunUptimeMs = process.uptime() * 1000;
+      traceStartup('first-kvm-run', stats.firstRunUptimeMs);
+    }
     for (;;) {
       if (this.stopStatus !== undefined) return this.stopStatus;
       const aps = this.aps;
