@@ -190,6 +190,8 @@ export class Cpu implements FpSimdContext {
   onHypercall: (c: Cpu, imm: number, isSmc: boolean) => boolean = () => false;
   onTimerWrite: (c: Cpu) => void = () => {};
   counter: () => bigint = () => 0n;
+  /** The same counter as a number (exact below 2^53), for the MRS fast path. */
+  counterTicks: () => number = () => 0;
 
   constructor(
     readonly index: number,

@@ -21,7 +21,18 @@ import {
 import { bigHi, bigLo, toBig } from './int64.js';
 import { abort, translateVa } from './mmu.js';
 import type { Handler } from './phys.js';
-import { checkEl0, readSysreg, sysTrapIss, writeSysreg, SP_EL0, TPIDR_EL1 } from './sysregs.js';
+import {
+  CNTPCT_EL0,
+  CNTVCT_EL0,
+  DAIF,
+  NZCV,
+  SP_EL0,
+  TPIDR_EL1,
+  checkEl0,
+  readSysreg,
+  sysTrapIss,
+  writeSysreg,
+} from './sysregs.js';
 
 type H = Handler;
 const wr = (d: number): number => (d === 31 ? SINK : d);
@@ -283,6 +294,29 @@ function decodeMrs(key: number, rt: number): H {
       c.xh[d] = c.tpidr1h;
     };
   }
+  if (key === DAIF) {
+    // local_irq_save() reads DAIF constantly.
+    return (c) => {
+      if (c.el === 0) checkEl0(c, key, rt, true);
+      c.xl[d] = c.daif;
+      c.xh[d] = 0;
+    };
+  }
+  if (key === NZCV) {
+    return (c) => {
+      c.xl[d] = c.nzcv << 28;
+      c.xh[d] = 0;
+    };
+  }
+  if (key === CNTVCT_EL0 || key === CNTPCT_EL0) {
+    // sched_clock and the vDSO read the counter often: no BigInt on this path.
+    return (c) => {
+      if (c.el === 0) checkEl0(c, key, rt, true);
+      const t = c.counterTicks();
+      c.xl[d] = t % 4294967296 | 0;
+      c.xh[d] = Math.floor(t / 4294967296) | 0;
+    };
+  }
   if (key === SP_EL0) {
     // `current` on arm64 Linux lives in SP_EL0.
     return (c) => {
@@ -305,6 +339,19 @@ function decodeMrs(key: number, rt: number): H {
 }
 
 function decodeMsr(key: number, rt: number): H {
+  if (key === DAIF) {
+    // local_irq_restore(): end the slice only if this unmasks a pending interrupt.
+    return (c) => {
+      if (c.el === 0) checkEl0(c, key, rt, false);
+      c.daif = c.xl[rt]! & 0x3c0;
+      if (c.interruptPending()) c.sliceEnd = 0;
+    };
+  }
+  if (key === NZCV) {
+    return (c) => {
+      c.nzcv = (c.xl[rt]! >>> 28) & 15;
+    };
+  }
   if (key === TPIDR_EL1) {
     return (c) => {
       if (c.el === 0) checkEl0(c, key, rt, false);

@@ -56,6 +56,7 @@ export class EmuEngine implements Engine, EmuEngineControl {
     for (let i = 0; i < opts.cpus; i++) {
       const c = new Cpu(i, this.phys);
       c.counter = () => this.counter.now();
+      c.counterTicks = () => this.counter.nowTicks();
       c.onTimerWrite = (cpu) => this.updateTimer(cpu);
       c.onHypercall = (cpu, imm, isSmc) => this.platform.hypercall(cpu, imm, isSmc);
       this.cpus.push(c);

@@ -27,6 +27,7 @@ export function createRawMachine(opts: { ramBase?: number; ramSize?: number } = 
   const cpu = new Cpu(0, phys);
   const counter = new SystemCounter();
   cpu.counter = () => counter.now();
+  cpu.counterTicks = () => counter.nowTicks();
   cpu.on = true;
   cpu.pc = BigInt(ramBase);
   cpu.cpacr = 3n << 20n; // FP/SIMD enabled
