@@ -22,11 +22,6 @@ export class SystemCounter {
   }
 }
 
-/** Timer condition: enabled and counter >= compare value. */
-export function timerFires(ctl: number, cval: bigint, now: bigint): boolean {
-  return (ctl & 1) !== 0 && now >= cval;
-}
-
 /** Output level (condition met and not masked). */
 export function timerLevel(ctl: number, cval: bigint, now: bigint): boolean {
   return (ctl & 3) === 1 && now >= cval;
