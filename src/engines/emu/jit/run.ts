@@ -177,7 +177,7 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
             ilo = lo;
             ihi = hi;
             inBlock = true;
-            const k = b.fn(c);
+            const k = b.fn(c, c.sliceEnd - n);
             inBlock = false;
             b.runs++;
             n += k;

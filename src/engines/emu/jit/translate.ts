@@ -24,7 +24,7 @@ import { decode } from '../decode.js';
 import { bigHi, bigLo } from '../int64.js';
 import type { Handler } from '../phys.js';
 
-export type BlockFn = (c: Cpu) => number;
+export type BlockFn = (c: Cpu, budget: number) => number;
 
 export interface Block {
   fn: BlockFn;
@@ -43,8 +43,23 @@ export const MAX_BLOCK = 64;
 /** Assert that a value interpolated into generated source is a plain number. */
 function num(v: number): string {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error('jit: non-numeric literal');
+  if (KS !== undefined && (v | 0) === v) {
+    KS.push(v);
+    return `K[${KS.length - 1}]`;
+  }
   return String(v);
 }
+
+/**
+ * Constants of the block being generated. Every number goes into the block's
+ * constant table K instead of the source, so blocks that differ only in
+ * registers, immediates and addresses share one compiled function (V8 shares
+ * optimized code between closures of one factory; thousands of distinct
+ * functions are slow to warm up and thrash the host's instruction cache).
+ */
+let KS: number[] | undefined;
+/** Self-loop detection while generating the terminator: the block's start and length. */
+let LOOP: { lo: number; hi: number; len: number; hit: boolean } | undefined;
 
 const wr = (d: number): number => (d === 31 ? SINK : d);
 const rsp = (n: number): number => (n === 31 ? SP : n);
@@ -219,7 +234,15 @@ function inlineOp(w: number): string | undefined {
  */
 function inlineBranch(w: number, a: number, hi: number, k1: string): string | undefined {
   const next = addr(a, hi, 4);
-  const setPc = (t: [number, number]): string => `c.pcLo=${num(t[0])};c.pcHi=${num(t[1])};`;
+  const setPc = (t: [number, number]): string => {
+    if (LOOP !== undefined && t[0] === LOOP.lo && t[1] === LOOP.hi) {
+      // A branch back to the block's start loops inside the function while the budget lasts.
+      LOOP.hit = true;
+      const L = num(LOOP.len);
+      return `n+=${L};if(n<budget)continue;n-=${L};c.pcLo=${num(t[0])};c.pcHi=${num(t[1])};`;
+    }
+    return `c.pcLo=${num(t[0])};c.pcHi=${num(t[1])};`;
+  };
   // B / BL
   if ((w & 0x7c000000) === 0x14000000) {
     const t = addr(a, hi, ((w << 6) >> 6) * 4);
@@ -233,7 +256,7 @@ function inlineBranch(w: number, a: number, hi: number, k1: string): string | un
     const T = num(w & 31);
     const t = addr(a, hi, ((w << 8) >> 13) * 4);
     const zero = sf ? `(xl[${T}]|xh[${T}])===0` : `xl[${T}]===0`;
-    return `if(${nz ? '!' : ''}(${zero})){${setPc(t)}}else{${setPc(next)}}return ${k1};`;
+    return `if(${nz ? '!' : ''}(${zero})){${setPc(t)}return ${k1};}${setPc(next)}return ${k1};`;
   }
   // TBZ / TBNZ
   if ((w & 0x7e000000) === 0x36000000) {
@@ -242,12 +265,12 @@ function inlineBranch(w: number, a: number, hi: number, k1: string): string | un
     const T = num(w & 31);
     const t = addr(a, hi, ((w << 13) >> 18) * 4);
     const test = `((${bit >= 32 ? 'xh' : 'xl'}[${T}]&${num((1 << (bit & 31)) | 0)})!==0)`;
-    return `if(${nz ? '' : '!'}${test}){${setPc(t)}}else{${setPc(next)}}return ${k1};`;
+    return `if(${nz ? '' : '!'}${test}){${setPc(t)}return ${k1};}${setPc(next)}return ${k1};`;
   }
   // B.cond
   if ((w & 0xff000010) === 0x54000000) {
     const t = addr(a, hi, ((w << 8) >> 13) * 4);
-    return `if(${condExpr(w & 15)}){${setPc(t)}}else{${setPc(next)}}return ${k1};`;
+    return `if(${condExpr(w & 15)}){${setPc(t)}return ${k1};}${setPc(next)}return ${k1};`;
   }
   // BR / RET / BLR
   if ((w & 0xfffffc1f) >>> 0 === 0xd61f0000 || (w & 0xfffffc1f) >>> 0 === 0xd65f0000) {
@@ -257,6 +280,66 @@ function inlineBranch(w: number, a: number, hi: number, k1: string): string | un
   if ((w & 0xfffffc1f) >>> 0 === 0xd63f0000) {
     const N = num((w >>> 5) & 31);
     return `{const tl=xl[${N}];const th=xh[${N}];xl[30]=${num(next[0])};xh[30]=${num(next[1])};c.pcLo=tl;c.pcHi=th;}return ${k1};`;
+  }
+  return undefined;
+}
+
+/**
+ * Inline TLB fast path for LDR/STR (X, W, B unsigned offset) and LDP/STP (X).
+ * Returns [fast-path guard+body, address code] pieces, or undefined. The
+ * slow path (TLB miss, MMIO, page crossing, code page, fault) is the
+ * interpreter's handler, so semantics and faults are the interpreter's.
+ */
+function inlineMem(w: number, slow: string): string | undefined {
+  const t = w & 31;
+  const n = rsp((w >>> 5) & 31);
+  const N = num(n);
+  const addrOff = (off: number): string =>
+    `const l=(xl[${N}]>>>0)+${num(off)};const al=l|0;const ah=l>4294967295?(xh[${N}]+1)|0:xh[${N}];`;
+  const hit = (perm: string, lim: number, store: boolean): string =>
+    `const i=((al>>>12)^ah)&4095;if(tlbLo[i]===(al&-4096)&&tlbHi[i]===ah&&(tlbFlags[i]&${perm})!==0&&(al&4095)<=${num(lim)}${store ? '&&cp[tlbRam[i]]===0' : ''}){const o=tlbRam[i]*4096+(al&4095);`;
+  // LDR/STR (unsigned immediate), integer
+  if ((w & 0x3b000000) === 0x39000000 && ((w >>> 26) & 1) === 0) {
+    const size = w >>> 30;
+    const opc = (w >>> 22) & 3;
+    const off = ((w >>> 10) & 0xfff) << size;
+    const D = num(wr(t));
+    const T = num(t);
+    if (size === 3 && opc === 1)
+      return `{${addrOff(off)}${hit('rM', 4088, false)}xl[${D}]=dv.getInt32(o,true);xh[${D}]=dv.getInt32(o+4,true);}else{${slow}}}`;
+    if (size === 3 && opc === 0)
+      return `{${addrOff(off)}${hit('wM', 4088, true)}dv.setInt32(o,xl[${T}],true);dv.setInt32(o+4,xh[${T}],true);}else{${slow}}}`;
+    if (size === 2 && opc === 1)
+      return `{${addrOff(off)}${hit('rM', 4092, false)}xl[${D}]=dv.getInt32(o,true);xh[${D}]=0;}else{${slow}}}`;
+    if (size === 2 && opc === 0)
+      return `{${addrOff(off)}${hit('wM', 4092, true)}dv.setInt32(o,xl[${T}],true);}else{${slow}}}`;
+    if (size === 0 && opc === 1)
+      return `{${addrOff(off)}${hit('rM', 4095, false)}xl[${D}]=u8[o];xh[${D}]=0;}else{${slow}}}`;
+    if (size === 0 && opc === 0)
+      return `{${addrOff(off)}${hit('wM', 4095, true)}u8[o]=xl[${T}];}else{${slow}}}`;
+    return undefined;
+  }
+  // LDP/STP (X registers): post-index (01), signed offset (10), pre-index (11)
+  if ((w & 0xfe000000) >>> 0 === 0xa8000000 || (w & 0xfe000000) >>> 0 === 0xa9000000) {
+    const type = (w >>> 23) & 3;
+    if (type === 0) return undefined;
+    const load = ((w >>> 22) & 1) !== 0;
+    const t2 = (w >>> 10) & 31;
+    const off = ((w << 10) >> 25) * 8;
+    const pre = type !== 1;
+    const wb = type !== 2;
+    let s = `{const bl=xl[${N}];const bh=xh[${N}];const l=(bl>>>0)+${num(off)};const nl=l|0;const nh=(bh+(l>4294967295?1:l<0?-1:0))|0;`;
+    s += pre ? 'const al=nl;const ah=nh;' : 'const al=bl;const ah=bh;';
+    s += hit(load ? 'rM' : 'wM', 4080, !load);
+    if (load) {
+      const D1 = num(wr(t));
+      const D2 = num(wr(t2));
+      s += `const l1=dv.getInt32(o,true);const h1=dv.getInt32(o+4,true);const l2=dv.getInt32(o+8,true);const h2=dv.getInt32(o+12,true);xl[${D1}]=l1;xh[${D1}]=h1;xl[${D2}]=l2;xh[${D2}]=h2;`;
+    } else {
+      s += `dv.setInt32(o,xl[${num(t)}],true);dv.setInt32(o+4,xh[${num(t)}],true);dv.setInt32(o+8,xl[${num(t2)}],true);dv.setInt32(o+12,xh[${num(t2)}],true);`;
+    }
+    if (wb) s += `xl[${N}]=nl;xh[${N}]=nh;`;
+    return s + `}else{${slow}}}`;
   }
   return undefined;
 }
@@ -279,10 +362,32 @@ export interface TranslateInput {
 export function translate(inp: TranslateInput): Block {
   const { hs, dv, ramOff, idx, vaLo, vaHi, stopIdx } = inp;
   const H: Handler[] = [];
+  const consts: number[] = [];
+  KS = consts;
+  try {
+    return generate(inp, H, consts);
+  } finally {
+    KS = undefined;
+    LOOP = undefined;
+  }
+}
+
+/** Compiled block factories by generated source (blocks of the same shape share code). */
+const factories = new Map<string, (h: Handler[], k: Int32Array) => BlockFn>();
+/** Distinct compiled shapes (for statistics). */
+export function shapeCount(): number {
+  return factories.size;
+}
+
+function generate(inp: TranslateInput, H: Handler[], consts: number[]): Block {
+  const { hs, dv, ramOff, idx, vaLo, vaHi, stopIdx } = inp;
   let body = '';
   let k = 0;
   let i = idx;
   let terminated = false;
+  const pageVa = (vaLo & ~0xfff) >>> 0;
+  const start = addr(pageVa, vaHi, idx * 4);
+  let selfLoop = false;
   for (; i < 1024 && k < MAX_BLOCK; i++, k++) {
     if (i === stopIdx && k > 0) break;
     const w = dv.getUint32(ramOff + i * 4, true);
@@ -291,12 +396,15 @@ export function translate(inp: TranslateInput): Block {
       h = decode(w);
       hs[i] = h;
     }
-    const a = ((vaLo & ~0xfff) >>> 0) + i * 4;
+    const a = pageVa + i * 4;
     const next = addr(a, vaHi, 4);
-    const k1 = num(k + 1);
+    const k1 = `n+${num(k + 1)}`;
     const setNext = `c.pcLo=${num(next[0])};${next[1] !== vaHi ? `c.pcHi=${num(next[1])};` : ''}`;
     if (isTerminator(w)) {
+      LOOP = { lo: start[0], hi: start[1], len: k + 1, hit: false };
       const br = inlineBranch(w, a, vaHi, k1);
+      selfLoop = LOOP.hit;
+      LOOP = undefined;
       if (br !== undefined) body += br;
       else {
         H.push(h);
@@ -312,16 +420,25 @@ export function translate(inp: TranslateInput): Block {
       continue;
     }
     H.push(h);
-    body += `${setNext}H[${num(H.length - 1)}](c);if(c.sliceEnd===0)return ${k1};\n`;
+    const slow = `${setNext}H[${num(H.length - 1)}](c);if(c.sliceEnd===0)return ${k1};`;
+    const mem = inlineMem(w, slow);
+    body += (mem ?? slow) + '\n';
   }
   if (!terminated) {
-    const next = addr(((vaLo & ~0xfff) >>> 0) + i * 4, vaHi, 0);
-    body += `c.pcLo=${num(next[0])};c.pcHi=${num(next[1])};return ${num(k)};`;
+    const next = addr(pageVa + i * 4, vaHi, 0);
+    body += `c.pcLo=${num(next[0])};c.pcHi=${num(next[1])};return n+${num(k)};`;
   }
-  const src = `"use strict";return function block(c){const xl=c.xl;const xh=c.xh;\n${body}\n};`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function('H', src) as (h: Handler[]) => BlockFn;
-  return { fn: factory(H), vaLo: vaLo & ~0xfff, vaHi, len: k, runs: 0 };
+  const pre =
+    'const xl=c.xl;const xh=c.xh;const tlbLo=c.tlbLo;const tlbHi=c.tlbHi;const tlbFlags=c.tlbFlags;const tlbRam=c.tlbRam;' +
+    'const dv=c.dv;const u8=c.u8;const cp=c.phys.codePages;const rM=c.rMask;const wM=c.wMask;let n=0;';
+  const src = `"use strict";return function block(c,budget){${pre}\n${selfLoop ? 'for(;;){' : ''}${body}${selfLoop ? '}' : ''}\n};`;
+  let factory = factories.get(src);
+  if (factory === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    factory = new Function('H', 'K', src) as (h: Handler[], k: Int32Array) => BlockFn;
+    factories.set(src, factory);
+  }
+  return { fn: factory(H, Int32Array.from(consts)), vaLo: vaLo & ~0xfff, vaHi, len: k, runs: 0 };
 }
 
 /** For tests and debugging: the inline source of one instruction (undefined = handler call). */
