@@ -96,7 +96,7 @@ export class TestNetns {
     execFileSync('ip', ['netns', 'add', this.name]);
   }
   ip(...args: string[]): string {
-    return execFileSync('ip', ['-n', this.name, ...args], { encoding: 'utf8' });
+    return execFileSync('ip', ['-n', this.name, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   }
   /** Wait until interface `ifname` exists in the namespace, then give it `cidr` and bring it up. */
   async configure(ifname: string, cidr: string, ms = 10000): Promise<void> {
