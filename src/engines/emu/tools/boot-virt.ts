@@ -70,4 +70,5 @@ const engine: EmuEngine = new EmuEngine({
 });
 board.attach(engine);
 const status = engine.run();
-process.stderr.write(`\n[emu exit] ${JSON.stringify(status)} after ${(Date.now() - t0) / 1000}s\n`);
+const retired = engine.cpus.reduce((n, c) => n + c.retired, 0);
+process.stderr.write(`\n[emu exit] ${JSON.stringify(status)} after ${(Date.now() - t0) / 1000}s, ${retired} instructions\n`);
