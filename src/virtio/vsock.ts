@@ -51,8 +51,8 @@ export const VSOCK_EVENT_QUEUE = 2;
 export const VSOCK_MAX_PKT = 64 * 1024;
 /** Our receive buffer per connection (what the guest may have in flight to the host). */
 export const VSOCK_BUF_ALLOC = 256 * 1024;
-/** Connections per device at most (a guest flooding REQUESTs gets RST). */
-export const VSOCK_MAX_CONNS = 1024;
+/** Connections per device at most (a guest flooding REQUESTs gets RST): with buf_alloc this bounds what the VMM buffers for the guest (256 x 256 KiB). */
+export const VSOCK_MAX_CONNS = 256;
 /** First id the device assigns (guest-initiated connections). */
 export const DEVICE_ID_BASE = 0x8000_0000;
 
