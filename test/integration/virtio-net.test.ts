@@ -34,7 +34,7 @@ net.createServer({ allowHalfOpen: true }, (s) => {
 }).listen(5001, '10.99.0.1', () => console.log('LISTENING'));
 `;
 
-test('guest on a tap in a private netns: address, ping, TCP both ways with equal sha256', { skip, timeout: 1_200_000 }, async (t) => {
+test('guest with two NICs on taps in a private netns: addresses, ping, TCP both ways with equal sha256', { skip, timeout: 1_200_000 }, async (t) => {
   const ns = new TestNetns();
   const lines: string[] = [];
   try {
@@ -42,6 +42,11 @@ test('guest on a tap in a private netns: address, ping, TCP both ways with equal
       'ip link set eth0 up',
       'ip addr add 10.99.0.2/24 dev eth0',
       'ping -c 3 -W 5 10.99.0.1 && echo PING-OK',
+      // A second NIC on a second tap: its own MAC, its own subnet.
+      'ip link set eth1 up',
+      'ip addr add 10.98.0.2/24 dev eth1',
+      'ping -c 2 -W 5 10.98.0.1 && echo PING2-OK',
+      "cat /sys/class/net/eth0/address /sys/class/net/eth1/address | sed 's/^/MAC=/'",
       `t0=$(date +%s); nc 10.99.0.1 5001 </dev/null >/tmp/d; t1=$(date +%s); echo DOWN-SECS=$((t1-t0))`,
       `sha256sum /tmp/d | sed 's/^/DOWN-SHA=/'`,
       `t0=$(date +%s); nc 10.99.0.1 5000 </tmp/d; t1=$(date +%s); echo UP-SECS=$((t1-t0))`,
@@ -49,11 +54,15 @@ test('guest on a tap in a private netns: address, ping, TCP both ways with equal
     ].join('\n');
     const r = await bootGuest({
       script,
-      nics: [{ tap: 'tsvnet0', netns: ns.name }],
+      nics: [
+        { tap: 'tsvnet0', netns: ns.name },
+        { tap: 'tsvnet1', netns: ns.name, mac: '52:54:00:12:34:56' },
+      ],
       memory: MB > 48 ? '768M' : '256M',
       timeoutMs: 1_100_000,
       onStart: async () => {
         await ns.configure('tsvnet0', '10.99.0.1/24');
+        await ns.configure('tsvnet1', '10.98.0.1/24');
         await new Promise<void>((resolve) => {
           ns.node(SERVER, (l) => {
             lines.push(l);
@@ -67,6 +76,11 @@ test('guest on a tap in a private netns: address, ping, TCP both ways with equal
     console.log(`# guest ran ${r.seconds.toFixed(1)} s; ${r.output.split('\n').filter((l) => /SECS|PING|SHA/.test(l)).join(' | ')}`);
     assert.equal(r.exit, 0, r.output.slice(-2000));
     assert.match(r.output, /PING-OK/);
+    assert.match(r.output, /PING2-OK/, 'second NIC');
+    const macs = [...r.output.matchAll(/MAC=([0-9a-f:]{17})/g)].map((m) => m[1]);
+    assert.equal(macs.length, 2);
+    assert.match(macs[0]!, /^52:/, 'generated MAC is locally administered');
+    assert.equal(macs[1], '52:54:00:12:34:56', 'user MAC');
     const sent = lines.find((l) => l.startsWith('SENT '));
     assert.ok(sent);
     const [, bytes, sum] = sent.split(' ');
