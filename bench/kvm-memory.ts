@@ -21,6 +21,8 @@ const GUEST_MIB = 128;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const guest = `${root}guest/test-guests/out/hello.elf`;
 const cli = `${root}bin/tsvisor.js`;
+/** Extra node flags for the tsvisor process (to try V8 options), e.g. KVM_MEMORY_NODE_FLAGS='--max-semi-space-size=1'. */
+const nodeFlags = (process.env.KVM_MEMORY_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
 
 interface Sample {
   rssKiB: number;
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
   const ts: Sample[] = [];
   const qm: Sample[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    ts.push(await measure(process.execPath, [cli, 'run', '--accel', 'kvm', '--kernel', guest, '--memory', `${GUEST_MIB}M`], (pid) => pid));
+    ts.push(await measure(process.execPath, [...nodeFlags, cli, 'run', '--accel', 'kvm', '--kernel', guest, '--memory', `${GUEST_MIB}M`], (pid) => pid));
     qm.push(
       await measure(
         'qemu-system-x86_64',

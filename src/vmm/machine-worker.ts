@@ -9,6 +9,7 @@ import type { ExitStatus } from './engine.js';
 import { HostLinkWorker, type HostLinkBuffers } from './host-link.js';
 import { buildMachine, BuildError } from './builder.js';
 import { traceStartup } from '../sys/startup-trace.js';
+import type { PrespawnData } from './prespawn.js';
 
 export interface WorkerInit {
   config: MachineConfig;
@@ -24,9 +25,20 @@ function post(m: WorkerMessage): void {
   parentPort!.postMessage(m);
 }
 
+/** A prespawned thread (prespawn.ts) imports its engine's modules while it waits for its WorkerInit. */
+async function initData(data: WorkerInit | PrespawnData): Promise<WorkerInit> {
+  if (!('prespawn' in data)) return data;
+  const init = new Promise<WorkerInit>((resolve) => parentPort!.once('message', resolve));
+  // A hint only: buildMachine imports what it really needs (errors surface there).
+  const warm = data.accel === 'kvm' ? [import('../engines/kvm/index.js'), import('../boards/x86/board.js')] : [import('../engines/emu/index.js'), import('../boards/arm-virt/index.js')];
+  for (const w of warm) w.catch(() => {});
+  return init;
+}
+
 async function main(): Promise<void> {
   traceStartup('worker-loaded');
-  const init = workerData as WorkerInit;
+  const init = await initData(workerData as WorkerInit | PrespawnData);
+  traceStartup('worker-init');
   const host = new HostLinkWorker(init.buffers);
   let built;
   try {

@@ -21,6 +21,7 @@ import { createHostLinkBuffers, HostLinkMain } from './host-link.js';
 import { hostFacts } from './host-facts.js';
 import type { WorkerMessage, WorkerInit } from './machine-worker.js';
 import { createKicker } from './kick.js';
+import { takePrespawned } from './prespawn.js';
 
 export type MachineState = 'created' | 'starting' | 'running' | 'exited';
 
@@ -64,7 +65,9 @@ export class Machine extends EventEmitter {
     if (this._state !== 'created') throw new Error(`cannot start a machine that is ${this._state}`);
     this._state = 'starting';
     const init: WorkerInit = { config: this.config, buffers: this.link.buffers };
-    const worker = startWorker('./machine-worker.js', import.meta.url, { workerData: init });
+    const early = takePrespawned(this.config.accel);
+    early?.postMessage(init);
+    const worker = early ?? startWorker('./machine-worker.js', import.meta.url, { workerData: init });
     this.worker = worker;
     this.outputLoop = this.pumpOutput();
     await new Promise<void>((resolve, reject) => {
