@@ -11,6 +11,13 @@ import type { Handler } from './phys.js';
 
 const NO_PAGE: Array<Handler | undefined> = [];
 
+/** A packed (not holey) array of 1024 empty slots: hole checks would slow every lookup. */
+function newPage(): Array<Handler | undefined> {
+  const a: Array<Handler | undefined> = [];
+  for (let i = 0; i < 1024; i++) a.push(undefined);
+  return a;
+}
+
 /** Run up to `budget` instructions on `c` (fewer when a handler ends the slice). Returns instructions executed. */
 export function runSlice(c: Cpu, budget: number): number {
   const phys = c.phys;
@@ -40,7 +47,7 @@ export function runSlice(c: Cpu, budget: number): number {
           }
           let page = phys.icache[rp];
           if (page === undefined) {
-            page = new Array<Handler | undefined>(1024);
+            page = newPage();
             phys.icache[rp] = page;
             phys.noteCode(rp);
           }
