@@ -224,7 +224,8 @@ ${Array.from({ length: 128 }, (_, i) => `  .quad 0x${(BigInt(i) * 0x9e3779b97f4a
 `;
 }
 
-const SEEDS = 40;
+// More seeds for a longer soak: TSVISOR_EMU_RANDOM_SEEDS=500.
+const SEEDS = Number(process.env.TSVISOR_EMU_RANDOM_SEEDS ?? 40);
 const COUNT = 300;
 
 test('random data-processing and load/store streams match qemu-aarch64-static register by register', { skip: tools ? false : 'aarch64 gcc or qemu-aarch64-static missing' }, () => {
