@@ -49,6 +49,8 @@ test('emu: mkfs, mount, write, read back across boots; read-only disk; raw sha25
     for (let i = 0; i < BIG_MB; i++) writeSync(fd, randomBytes(1 << 20));
     closeSync(fd);
     const srcSha = sha256(readFileSync(src));
+    const scratch = join(dir, 'scratch.img');
+    writeFileSync(scratch, new Uint8Array(1 << 20));
     const roSrc = join(dir, 'ro-src');
     mkdirSync(roSrc);
     writeFileSync(join(roSrc, 'ro.txt'), 'read-only-content\n');
@@ -69,6 +71,7 @@ test('emu: mkfs, mount, write, read back across boots; read-only disk; raw sha25
       'dd if=/dev/zero of=/dev/vdb bs=512 count=1 conv=fsync 2>/dev/null; echo "ro-dd=$?"',
       'umount /mnt/b',
       `dd if=/dev/vdd of=/dev/vdc bs=1M count=${BIG_MB} conv=fsync 2>/dev/null; echo "raw-dd=$?"`,
+      'echo "max-discard=$(cat /sys/block/vde/queue/discard_max_bytes) max-wz=$(cat /sys/block/vde/queue/write_zeroes_max_bytes)"; blkdiscard -o 4096 -l 65536 /dev/vde; echo "discard=$?"',
       'sync; echo 3 > /proc/sys/vm/drop_caches',
       'echo "sha1=$(sha256sum /dev/vdc | cut -d" " -f1)"',
     ].join('\n');
@@ -77,6 +80,7 @@ test('emu: mkfs, mount, write, read back across boots; read-only disk; raw sha25
       { path: ro, readOnly: true },
       { path: raw },
       { path: src, readOnly: true },
+      { path: scratch },
     ];
     const r1 = await bootEmu({ script: script1, disks, timeoutMs: TIMEOUT, signal: t.signal });
     const why = notBooted(r1);
@@ -91,6 +95,8 @@ test('emu: mkfs, mount, write, read back across boots; read-only disk; raw sha25
     assert.match(o1, /^read-only-content\r?$/m);
     assert.match(o1, /^ro-dd=[1-9]\d*\r?$/m, 'writing the read-only disk fails');
     assert.match(o1, /^raw-dd=0\r?$/m);
+    assert.match(o1, /^discard=0\r?$/m, 'DISCARD');
+    assert.match(o1, /^max-discard=[1-9]\d* max-wz=[1-9]\d*\r?$/m, 'the guest sees discard support');
     assert.equal(r1.exit, 0);
     assert.deepEqual(r1.status, { kind: 'poweroff' });
 
