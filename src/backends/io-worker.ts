@@ -56,6 +56,7 @@ for (;;) {
     const head = Atomics.load(L.ctl, IoLayout.CQ_HEAD);
     L.cq[head % init.slots] = slot;
     Atomics.store(L.ctl, IoLayout.CQ_HEAD, (head + 1) | 0);
+    Atomics.notify(L.ctl, IoLayout.CQ_HEAD); // for drain()
     did = true;
     if (wake) {
       const t = init.wake!;
