@@ -235,10 +235,10 @@ function decodeSystem(insn: number): H | undefined {
 
 function decodeHint(op: number): H {
   switch (op) {
-    case 1: // YIELD
-    case 2: // WFE: we have no event stream; give the other vCPUs a turn.
+    case 1: // YIELD (cpu_relax)
+    case 2: // WFE: no event stream is modelled; give the other vCPUs a turn (pointless with one).
       return (c) => {
-        c.sliceEnd = 0;
+        if (c.phys.cpus.length > 1) c.sliceEnd = 0;
       };
     case 3: // WFI
       return (c) => {
