@@ -1,6 +1,7 @@
 /* virtio_blk: a minimal modern virtio-pci driver.
- *   dev=T   virtio device type to look for (2 = block, default; 4 = rng)
- *   n=N     block: N rounds of (write sector i, read it back, compare); rng: N reads
+ *   dev=T   virtio device type to look for (2 = block, default; 4 = rng; 1 = net)
+ *   n=N     block: N rounds of (write sector i, read it back, compare); rng: N reads;
+ *           net: N ARP requests for 10.77.0.1 (from 10.77.0.2), each answered
  *
  * Finds the device with configuration mechanism #1 (0xCF8/0xCFC), walks its
  * vendor capabilities (common / notify / ISR / device config in BAR0), wires
@@ -47,6 +48,12 @@ struct used { u16 flags; u16 idx; struct used_elem ring[QSZ]; u16 avail_event; }
 static struct desc descs[QSZ] __attribute__((aligned(16)));
 static struct avail avail __attribute__((aligned(2)));
 static struct used used __attribute__((aligned(4)));
+/* virtio-net: queue 0 (RX) uses the rings above; queue 1 (TX) these. */
+static struct desc tdescs[QSZ] __attribute__((aligned(16)));
+static struct avail tavail __attribute__((aligned(2)));
+static struct used tused __attribute__((aligned(4)));
+static u8 txframe[12 + 42];
+static u8 rxframe[2048];
 struct blk_hdr { u32 type; u32 reserved; u64 sector; };
 static struct blk_hdr hdr;
 static u8 wbuf[512], rbuf[512];
@@ -54,7 +61,7 @@ static volatile u8 status;
 
 static u64 common, notify_base, isr, devcfg;
 static u32 mult;
-static u64 notify_addr;
+static u64 notify_addr, tx_notify;
 static u16 last_used;
 
 static void fail(int step) { puts("virtio_blk: FAILED at step "); putdec(step); putc('\n'); debug_exit(0x10 + step); }
@@ -153,6 +160,19 @@ void guest_main(const struct hvm_start_info *si)
 	if (mmio_read16(common + 0x1a) != 0) fail(6);
 	notify_addr = notify_base + (u64)mmio_read16(common + 0x1e) * mult;
 	mmio_write16(common + 0x1c, 1);
+	if (type == 1) {
+		mmio_write16(common + 0x16, 1);
+		mmio_write16(common + 0x18, QSZ);
+		mmio_write32(common + 0x20, (u32)(u64)tdescs);
+		mmio_write32(common + 0x24, 0);
+		mmio_write32(common + 0x28, (u32)(u64)&tavail);
+		mmio_write32(common + 0x2c, 0);
+		mmio_write32(common + 0x30, (u32)(u64)&tused);
+		mmio_write32(common + 0x34, 0);
+		mmio_write16(common + 0x1a, 0);
+		tx_notify = notify_base + (u64)mmio_read16(common + 0x1e) * mult;
+		mmio_write16(common + 0x1c, 1);
+	}
 	mmio_write8(common + 0x14, 1 | 2 | 8 | 4);
 	if (type == 2) {
 		puts("virtio_blk: capacity ");
@@ -181,6 +201,49 @@ void guest_main(const struct hvm_start_info *si)
 			if (status != 0) fail(9);
 			for (j = 0; j < 512; j++)
 				if (rbuf[j] != wbuf[j]) fail(10);
+		} else if (type == 1) {
+			static const u8 arp[42] = {
+				0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0x08, 0x06,
+				0, 1, 0x08, 0, 6, 4, 0, 1, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 10, 77, 0, 2,
+				0, 0, 0, 0, 0, 0, 10, 77, 0, 1 };
+			u16 tlast = tused.idx;
+			int got = 0, tries;
+			/* RX buffer first (queue 0), then the request on TX (queue 1). */
+			descs[0] = (struct desc){ (u64)rxframe, sizeof rxframe, 2, 0 };
+			avail.ring[avail.idx % QSZ] = 0;
+			barrier();
+			avail.idx++;
+			barrier();
+			mmio_write16(notify_addr, 0);
+			for (j = 0; j < 12; j++) txframe[j] = 0;
+			for (j = 0; j < 42; j++) txframe[12 + j] = arp[j];
+			tdescs[0] = (struct desc){ (u64)txframe, sizeof txframe, 0, 0 };
+			tavail.ring[tavail.idx % QSZ] = 0;
+			barrier();
+			tavail.idx++;
+			barrier();
+			mmio_write16(tx_notify, 1);
+			/* Wait for a frame; anything but our ARP reply (e.g. IPv6 noise) is re-posted. */
+			for (tries = 0; tries < 50 && !got; tries++) {
+				__asm__ volatile("cli");
+				while (*(volatile u16 *)&used.idx == last_used)
+					__asm__ volatile("sti; hlt; cli");
+				__asm__ volatile("sti");
+				barrier();
+				last_used++;
+				if (rxframe[12 + 12] == 0x08 && rxframe[12 + 13] == 0x06 && rxframe[12 + 21] == 2 &&
+				    rxframe[12 + 28] == 10 && rxframe[12 + 29] == 77 && rxframe[12 + 31] == 1)
+					got = 1;
+				else {
+					avail.ring[avail.idx % QSZ] = 0;
+					barrier();
+					avail.idx++;
+					barrier();
+					mmio_write16(notify_addr, 0);
+				}
+			}
+			if (!got) fail(12);
+			if (*(volatile u16 *)&tused.idx == tlast) fail(13);
 		} else {
 			descs[0] = (struct desc){ (u64)rbuf, 64, 2, 0 };
 			if (submit() == 0) fail(11);
