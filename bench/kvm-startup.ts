@@ -51,6 +51,13 @@ function runCli(checkout: string): Promise<Trace> {
   });
 }
 
+/** Node's own floor: an empty ES module's first line (uptime, CPU ms), alternated with the CLI rounds. */
+function nodeFloor(): [number, number] {
+  const code = 'const c = process.cpuUsage(); console.log(process.uptime() * 1000, (c.user + c.system) / 1000)';
+  const [wall, cpu] = execFileSync(process.execPath, ['--input-type=module', '-e', code]).toString().trim().split(' ').map(Number);
+  return [wall!, cpu!];
+}
+
 function report(label: string, ts: Trace[]): void {
   const col = (name: string, i: 0 | 1): string => fmt(summarize(ts.map((t) => t.get(name)?.[i] ?? NaN)), 'ms', 1);
   console.log(label);
@@ -81,13 +88,16 @@ if (!p.ok) {
 } else {
   const mine: Trace[] = [];
   const other: Trace[] = [];
+  const floor: Array<[number, number]> = [];
   for (let i = 0; i < ROUNDS; i++) {
     mine.push(await runCli(root));
     if (compare !== undefined) other.push(await runCli(compare));
+    floor.push(nodeFloor());
   }
   console.log(`process start → vCPU 0's first KVM_RUN, tsvisor run --accel kvm (hello.elf, 128 MiB, 1 vCPU), min / median / max of ${ROUNDS}`);
   report('this checkout (dist/):', mine);
   if (compare !== undefined) report(`${compare} (alternating rounds):`, other);
+  console.log(`node's floor (empty ES module, first line): wall ${fmt(summarize(floor.map((f) => f[0])), 'ms', 1)}   CPU ${fmt(summarize(floor.map((f) => f[1])), 'ms', 1)}`);
   const alone: number[] = [];
   for (let i = 0; i < Math.min(ROUNDS, 5); i++) alone.push(engineAlone().firstRunMs);
   console.log(`kvm engine alone (bench/kvm-startup-child.mjs, 64 MiB, no CLI/worker): ${fmt(summarize(alone), 'ms', 1)}`);
