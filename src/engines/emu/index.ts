@@ -193,7 +193,6 @@ export class EmuEngine implements Engine, EmuEngineControl {
   private runLoop(): ExitStatus {
     const cpus = this.cpus;
     const multi = cpus.length > 1;
-    let slices = 0;
     for (;;) {
       if (this.stopStatus !== undefined) return this.stopStatus;
       let anyRunnable = false;
@@ -215,11 +214,10 @@ export class EmuEngine implements Engine, EmuEngineControl {
         else runSlice(c, SLICE);
         if (this.stopStatus !== undefined) return this.stopStatus;
       }
-      if ((++slices & 7) === 0 || !anyRunnable) {
-        if (this.host.pending()) {
-          const s = this.host.poll();
-          if (s !== undefined) return s;
-        }
+      // host.pending() is one Atomics.load: check it after every round of slices.
+      if (this.host.pending()) {
+        const s = this.host.poll();
+        if (s !== undefined) return s;
       }
       if (!anyRunnable) this.idle();
     }
