@@ -19,7 +19,8 @@ import { assets, bootEmu, noAssets, notBooted } from './virtio-blk-guest.js';
 const haveDebugfs = spawnSync('debugfs', ['-V']).status === 0;
 const skip = noAssets ?? (haveDebugfs ? undefined : 'debugfs not installed (apt-get install e2fsprogs)');
 const BIG_MB = Number(process.env.TSVISOR_BLK_BIG_MB ?? 8);
-const TIMEOUT = 600_000;
+// The guest's sha256sum runs at emu speed: allow time per MiB for big runs.
+const TIMEOUT = 600_000 + BIG_MB * 6_000;
 
 function debugfs(image: string, cmd: string): string {
   const r = spawnSync('debugfs', ['-R', cmd, image], { encoding: 'utf8' });
