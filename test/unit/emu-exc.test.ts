@@ -172,3 +172,21 @@ test('unaligned exclusive raises an alignment fault', { skip }, () => {
   assert.equal(m.cpu.esr & 0x3fn, 0x21n);
   assert.equal(m.cpu.far, BigInt(DATA + 4));
 });
+
+test('unmapped physical addresses and throwing devices give a synchronous external abort (DFSC 0x10)', { skip }, () => {
+  let m = run(`ldr x1, =0x09000000\n ldr w2, [x1]\n b .\n .ltorg\n`, VBAR + 0x200);
+  assert.equal(m.cpu.esr, (0x25n << 26n) | (1n << 25n) | 0x10n);
+  assert.equal(m.cpu.far, 0x09000000n);
+  m = run(`ldr x1, =0x09000000\n str w2, [x1]\n b .\n .ltorg\n`, VBAR + 0x200, (mm) => {
+    mm.mmio.register(0x09000000, 0x1000, {
+      name: 'broken',
+      read: () => {
+        throw new TypeError('device bug');
+      },
+      write: () => {
+        throw new TypeError('device bug');
+      },
+    });
+  });
+  assert.equal(m.cpu.esr, (0x25n << 26n) | (1n << 25n) | (1n << 6n) | 0x10n);
+});
