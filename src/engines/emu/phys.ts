@@ -40,7 +40,8 @@ export class Phys {
     this.u8 = best.u8;
     this.dv = best.view;
     const pages = Math.ceil(best.size / 4096);
-    this.icache = new Array(pages).fill(undefined);
+    // Packed, not holey: this array is indexed on every cross-page branch.
+    this.icache = Array.from({ length: pages }, () => undefined);
     this.codePages = new Uint8Array(pages);
   }
 
