@@ -21,7 +21,7 @@ import { BUSYBOX_JSON, buildBusyboxDir, busyboxDirName, busyboxPath, readBusybox
 import { atomicDir, atomicWrite, cacheRoot, cleanStaleTemps, withLock } from './cache.js';
 import { buildInitramfs, overlayInitramfs, type ExtraFile } from './initramfs.js';
 import { buildKernelDir, kernelDirName, modulesDirPath, readKernelDir, vmlinuzPath, type KernelInfo } from './kernel.js';
-import { moduleName, WANTED_MODULES } from './modules.js';
+import { moduleName, stripModuleSignature, WANTED_MODULES } from './modules.js';
 import { writeCpio } from './cpio.js';
 import { guestTree } from './tree.js';
 import { fmtSize, stderrLog, step, type Log } from './progress.js';
@@ -90,7 +90,7 @@ function metaPackage(arch: GuestArch, flavour: Flavour): string {
  * Bump when the initramfs/rootfs builders change in a way the sample tree
  * below does not show (gzip level, mkfs.ext4 options, ...).
  */
-const BUILD_REVISION = 1;
+const BUILD_REVISION = 2; // 2: module signatures stripped (stripModuleSignature)
 
 /**
  * Identifies what the tree builders produce: a hash of a sample guest tree
@@ -194,7 +194,7 @@ async function buildGuestDir(arch: GuestArch, ptr: Pointer, k: KernelInfo, bb: B
     const input = {
       busybox,
       applets: bb.applets,
-      modules: { release: k.release, files: k.order.map((path) => ({ path, data: readFileSync(join(modDir, path)) })) },
+      modules: { release: k.release, files: k.order.map((path) => ({ path, data: stripModuleSignature(readFileSync(join(modDir, path))) })) },
     };
     const initrd = join(tmp, 'initrd.cpio.gz');
     await step(log, `${arch}: building initramfs`, () => writeFileSync(initrd, buildInitramfs(input)), () => fmtSize(statSync(initrd).size));

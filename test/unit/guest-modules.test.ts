@@ -57,3 +57,19 @@ test('cycles and dangling dependencies are errors', () => {
   assert.throws(() => loadOrder(parseModulesDep('a.ko: gone.ko\n'), ['a']), /no entry/);
   assert.throws(() => parseModulesDep('no colon here'), /bad modules.dep/);
 });
+
+test('stripModuleSignature removes a well-formed appended signature and nothing else', async () => {
+  const { stripModuleSignature } = await import('../../guest/modules.js');
+  const body = Buffer.from('\x7fELF module body');
+  const sig = Buffer.alloc(300, 0xab);
+  const info = Buffer.alloc(12);
+  info[2] = 2; // PKEY_ID_PKCS7
+  info.writeUInt32BE(sig.length, 8);
+  const magic = Buffer.from('~Module signature appended~\n', 'latin1');
+  assert.deepEqual(stripModuleSignature(Buffer.concat([body, sig, info, magic])), body);
+  assert.deepEqual(stripModuleSignature(body), body, 'unsigned: unchanged');
+  const bad = Buffer.alloc(12);
+  bad.writeUInt32BE(1 << 30, 8);
+  const broken = Buffer.concat([body, bad, magic]);
+  assert.deepEqual(stripModuleSignature(broken), broken, 'signature length past the start: unchanged');
+});
