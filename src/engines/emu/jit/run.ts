@@ -24,7 +24,7 @@ import { isTerminator, translate, type Block } from './translate.js';
 /** Entries reached this many times get translated (TSVISOR_EMU_JIT_HOT overrides; 0 = translate at once, for tests). */
 export const HOT = (() => {
   const v = Number(process.env.TSVISOR_EMU_JIT_HOT);
-  return Number.isInteger(v) && v >= 0 && v <= 255 ? v : 12;
+  return Number.isInteger(v) && v >= 0 && v <= 65535 ? v : 50000;
 })();
 
 export interface JitStats {
@@ -47,7 +47,7 @@ interface JitPage {
   /** The decode-cache array this page's blocks were built against. */
   hs: Array<Handler | undefined>;
   blocks: Array<Block | undefined>;
-  hits: Uint8Array;
+  hits: Uint16Array;
   count: number;
 }
 
@@ -75,7 +75,7 @@ function stateOf(phys: Phys): JitState {
 
 /** Set the translation threshold for the machine that owns `phys` (0: translate every block at first entry). */
 export function setJitHot(phys: Phys, hot: number): void {
-  stateOf(phys).hot = Math.max(0, Math.min(255, hot | 0));
+  stateOf(phys).hot = Math.max(0, Math.min(65535, hot | 0));
 }
 
 /** Translation statistics for the machine that owns `phys` (shared by its vCPUs). */
@@ -139,7 +139,7 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
           jp = st.pages[rp];
           if (jp === undefined || jp.hs !== page) {
             if (jp !== undefined) stats.invalidated += jp.count;
-            jp = { hs: page, blocks: new Array<Block | undefined>(1024), hits: new Uint8Array(1024), count: 0 };
+            jp = { hs: page, blocks: new Array<Block | undefined>(1024), hits: new Uint16Array(1024), count: 0 };
             st.pages[rp] = jp;
           }
           ramOff = rp * 4096;
@@ -255,4 +255,15 @@ export function runUntilJit(cpu: Cpu, stopPc: bigint, maxInsns: number): number 
     n += runSliceJit(cpu, Math.min(maxInsns - n, 4096), stopPc);
   }
   return n;
+}
+
+/** The most-entered translated blocks (debugging and profiling). */
+export function topBlocks(phys: Phys, count: number): Array<{ page: number; idx: number; runs: number; len: number; src: string }> {
+  const out: Array<{ page: number; idx: number; runs: number; len: number; src: string }> = [];
+  stateOf(phys).pages.forEach((p, page) => {
+    p?.blocks.forEach((b, idx) => {
+      if (b !== undefined) out.push({ page, idx, runs: b.runs, len: b.len, src: b.src });
+    });
+  });
+  return out.sort((a, b) => b.runs - a.runs).slice(0, count);
 }

@@ -35,6 +35,8 @@ export interface Block {
   len: number;
   /** Times entered (for statistics and profiling). */
   runs: number;
+  /** Generated source (debugging). */
+  src: string;
 }
 
 /** Longest block, in instructions (bounds interrupt latency beyond the slice budget). */
@@ -67,6 +69,11 @@ const rsp = (n: number): number => (n === 31 ? SP : n);
 /** True for words in the branch / exception / system group: they end a block. */
 export function isTerminator(w: number): boolean {
   return ((w >>> 25) & 0xe) === 0xa;
+}
+
+/** B.cond, CBZ/CBNZ, TBZ/TBNZ. */
+function isCondBranch(w: number): boolean {
+  return (w & 0xff000010) === 0x54000000 || (w & 0x7e000000) === 0x34000000 || (w & 0x7e000000) === 0x36000000;
 }
 
 function condExpr(cond: number): string {
@@ -232,8 +239,10 @@ function inlineOp(w: number): string | undefined {
  * `hi`; the code sets pc and returns `k1` (instructions retired). Undefined
  * when the branch must go through the interpreter's handler.
  */
-function inlineBranch(w: number, a: number, hi: number, k1: string): string | undefined {
+function inlineBranch(w: number, a: number, hi: number, k1: string, sideExit = false): string | undefined {
   const next = addr(a, hi, 4);
+  // As a side exit, a conditional branch leaves the block when taken and falls through into the rest of it.
+  const fall = (): string => (sideExit ? '' : `${setPc(next)}return ${k1};`);
   const setPc = (t: [number, number]): string => {
     if (LOOP !== undefined && t[0] === LOOP.lo && t[1] === LOOP.hi) {
       // A branch back to the block's start loops inside the function while the budget lasts.
@@ -256,7 +265,7 @@ function inlineBranch(w: number, a: number, hi: number, k1: string): string | un
     const T = num(w & 31);
     const t = addr(a, hi, ((w << 8) >> 13) * 4);
     const zero = sf ? `(xl[${T}]|xh[${T}])===0` : `xl[${T}]===0`;
-    return `if(${nz ? '!' : ''}(${zero})){${setPc(t)}return ${k1};}${setPc(next)}return ${k1};`;
+    return `if(${nz ? '!' : ''}(${zero})){${setPc(t)}return ${k1};}${fall()}`;
   }
   // TBZ / TBNZ
   if ((w & 0x7e000000) === 0x36000000) {
@@ -265,12 +274,12 @@ function inlineBranch(w: number, a: number, hi: number, k1: string): string | un
     const T = num(w & 31);
     const t = addr(a, hi, ((w << 13) >> 18) * 4);
     const test = `((${bit >= 32 ? 'xh' : 'xl'}[${T}]&${num((1 << (bit & 31)) | 0)})!==0)`;
-    return `if(${nz ? '' : '!'}${test}){${setPc(t)}return ${k1};}${setPc(next)}return ${k1};`;
+    return `if(${nz ? '' : '!'}${test}){${setPc(t)}return ${k1};}${fall()}`;
   }
   // B.cond
   if ((w & 0xff000010) === 0x54000000) {
     const t = addr(a, hi, ((w << 8) >> 13) * 4);
-    return `if(${condExpr(w & 15)}){${setPc(t)}return ${k1};}${setPc(next)}return ${k1};`;
+    return `if(${condExpr(w & 15)}){${setPc(t)}return ${k1};}${fall()}`;
   }
   // BR / RET / BLR
   if ((w & 0xfffffc1f) >>> 0 === 0xd61f0000 || (w & 0xfffffc1f) >>> 0 === 0xd65f0000) {
@@ -400,10 +409,18 @@ function generate(inp: TranslateInput, H: Handler[], consts: number[]): Block {
     const next = addr(a, vaHi, 4);
     const k1 = `n+${num(k + 1)}`;
     const setNext = `c.pcLo=${num(next[0])};${next[1] !== vaHi ? `c.pcHi=${num(next[1])};` : ''}`;
+    if (isCondBranch(w) && k + 1 < MAX_BLOCK && i + 1 < 1024 && i + 1 !== stopIdx) {
+      LOOP = { lo: start[0], hi: start[1], len: k + 1, hit: false };
+      const br = inlineBranch(w, a, vaHi, k1, true)!;
+      if (LOOP.hit) selfLoop = true;
+      LOOP = undefined;
+      body += br + '\n';
+      continue;
+    }
     if (isTerminator(w)) {
       LOOP = { lo: start[0], hi: start[1], len: k + 1, hit: false };
       const br = inlineBranch(w, a, vaHi, k1);
-      selfLoop = LOOP.hit;
+      if (LOOP.hit) selfLoop = true;
       LOOP = undefined;
       if (br !== undefined) body += br;
       else {
@@ -428,9 +445,23 @@ function generate(inp: TranslateInput, H: Handler[], consts: number[]): Block {
     const next = addr(pageVa + i * 4, vaHi, 0);
     body += `c.pcLo=${num(next[0])};c.pcHi=${num(next[1])};return n+${num(k)};`;
   }
-  const pre =
-    'const xl=c.xl;const xh=c.xh;const tlbLo=c.tlbLo;const tlbHi=c.tlbHi;const tlbFlags=c.tlbFlags;const tlbRam=c.tlbRam;' +
-    'const dv=c.dv;const u8=c.u8;const cp=c.phys.codePages;const rM=c.rMask;const wM=c.wMask;let n=0;';
+  // Only the locals the body uses (smaller code per block).
+  let pre = 'let n=0;';
+  for (const [name, init] of [
+    ['xl', 'c.xl'],
+    ['xh', 'c.xh'],
+    ['tlbLo', 'c.tlbLo'],
+    ['tlbHi', 'c.tlbHi'],
+    ['tlbFlags', 'c.tlbFlags'],
+    ['tlbRam', 'c.tlbRam'],
+    ['dv', 'c.dv'],
+    ['u8', 'c.u8'],
+    ['cp', 'c.phys.codePages'],
+    ['rM', 'c.rMask'],
+    ['wM', 'c.wMask'],
+  ] as const) {
+    if (new RegExp(`\\b${name}\\b`).test(body)) pre += `const ${name}=${init};`;
+  }
   const src = `"use strict";return function block(c,budget){${pre}\n${selfLoop ? 'for(;;){' : ''}${body}${selfLoop ? '}' : ''}\n};`;
   let factory = factories.get(src);
   if (factory === undefined) {
@@ -438,7 +469,7 @@ function generate(inp: TranslateInput, H: Handler[], consts: number[]): Block {
     factory = new Function('H', 'K', src) as (h: Handler[], k: Int32Array) => BlockFn;
     factories.set(src, factory);
   }
-  return { fn: factory(H, Int32Array.from(consts)), vaLo: vaLo & ~0xfff, vaHi, len: k, runs: 0 };
+  return { fn: factory(H, Int32Array.from(consts)), vaLo: vaLo & ~0xfff, vaHi, len: k, runs: 0, src };
 }
 
 /** For tests and debugging: the inline source of one instruction (undefined = handler call). */
