@@ -24,19 +24,26 @@ if (!existsSync(`${root}dist/src/cli/main.js`)) throw new Error('build first: np
 const append = [g.cmdlineDefaults, extra].filter(Boolean).join(' ');
 
 const ts: number[] = [];
+const tj: number[] = [];
 const qm: number[] = [];
+const emuArgs = (accel: string): string[] => [cli, 'run', '--accel', accel, '--memory', '512M', '--kernel', g.kernel, '--initrd', g.initrd, '--append', append];
 for (let i = 0; i < ROUNDS; i++) {
   const q = await timeToMarker(QEMU_ARM64, qemuArm64Args(g, { append: extra || undefined, memory: 512 }), BOOT_MARKER, 120_000);
   if (q.seconds === undefined) throw new Error(`qemu did not reach the marker:\n${q.output.slice(-2000)}`);
   qm.push(q.seconds);
-  const t = await timeToMarker(process.execPath, [cli, 'run', '--accel', 'emu', '--memory', '512M', '--kernel', g.kernel, '--initrd', g.initrd, '--append', append], BOOT_MARKER, 600_000);
+  const t = await timeToMarker(process.execPath, emuArgs('emu,jit=off'), BOOT_MARKER, 600_000);
   if (t.seconds === undefined) throw new Error(`tsvisor did not reach the marker:\n${t.output.slice(-2000)}`);
   ts.push(t.seconds);
-  process.stderr.write(`round ${i + 1}: qemu ${q.seconds.toFixed(2)} s, tsvisor ${t.seconds.toFixed(2)} s\n`);
+  const j = await timeToMarker(process.execPath, emuArgs('emu,jit=on'), BOOT_MARKER, 600_000);
+  if (j.seconds === undefined) throw new Error(`tsvisor (jit=on) did not reach the marker:\n${j.output.slice(-2000)}`);
+  tj.push(j.seconds);
+  process.stderr.write(`round ${i + 1}: qemu ${q.seconds.toFixed(2)} s, tsvisor jit=off ${t.seconds.toFixed(2)} s, jit=on ${j.seconds.toFixed(2)} s\n`);
 }
 const T = summarize(ts);
+const J = summarize(tj);
 const Q = summarize(qm);
 console.log(`arm64 boot to ${BOOT_MARKER} (${g.kernelPackage} ${g.version}, append "${append}"), ${ROUNDS} rounds, min / median / max:`);
 console.log(`  qemu-system-aarch64 -accel tcg (cortex-a57): ${fmt(Q, 's')}`);
-console.log(`  tsvisor --accel emu:                         ${fmt(T, 's')}`);
-console.log(`  ratio tsvisor / qemu (median): ${(T.median / Q.median).toFixed(1)}x`);
+console.log(`  tsvisor --accel emu,jit=off:                 ${fmt(T, 's')}`);
+console.log(`  tsvisor --accel emu,jit=on:                  ${fmt(J, 's')}`);
+console.log(`  ratio tsvisor / qemu (median): jit=off ${(T.median / Q.median).toFixed(1)}x, jit=on ${(J.median / Q.median).toFixed(1)}x`);
