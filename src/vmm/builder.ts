@@ -9,6 +9,7 @@ import type { IrqLine } from '../devices/device.js';
 import type { MachineConfig } from './config.js';
 import type { Engine, ExitStatus } from './engine.js';
 import type { HostLinkWorker } from './host-link.js';
+import { PanicWatch } from './panic-watch.js';
 import type { KvmEngine } from '../engines/kvm/index.js';
 import type { VirtioDevices } from '../virtio/setup.js';
 import type { NetDevices } from '../virtio/net-setup.js';
@@ -102,6 +103,9 @@ async function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8A
     virtio.close();
     throw e;
   }
+  let engineRef: { requestStop(s: ExitStatus): void } | undefined;
+  const panic = new PanicWatch((message) => engineRef?.requestStop({ kind: 'panic', message }));
+  host.consoleTap = (bytes) => panic.feed(bytes);
   const board = buildArmVirt({
     memorySize: cfg.memoryBytes,
     cpus: cfg.cpus,
@@ -124,6 +128,7 @@ async function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8A
     ...(cfg.accelOptions.jit !== undefined ? { jit: cfg.accelOptions.jit === 'on' } : {}),
   });
   board.attach(engine);
+  engineRef = engine;
   const netDevs = net;
   return {
     engine,
@@ -192,6 +197,9 @@ async function buildKvm(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8A
     throw e;
   }
   for (const s of early) engine.requestStop(s);
+  const panicEngine = engine;
+  const panic = new PanicWatch((message) => panicEngine.requestStop({ kind: 'panic', message }));
+  host.consoleTap = (bytes) => panic.feed(bytes);
   const e = engine;
   const netDevs = net;
   return {

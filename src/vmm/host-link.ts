@@ -205,7 +205,11 @@ export class HostLinkWorker implements EngineHost {
   }
 
   /** Console output sink for devices. Blocks briefly (up to ~1 s) when the main thread is not draining, then drops. */
+  /** Sees everything the guest prints on its consoles (the builder uses it to notice a kernel panic). */
+  consoleTap: ((bytes: Uint8Array) => void) | undefined;
+
   readonly consoleOutput: ByteSink = (bytes) => {
+    this.consoleTap?.(bytes);
     let off = this.output.write(bytes);
     for (let tries = 0; off < bytes.length && tries < 1000; tries++) {
       Atomics.wait(this.sleepWord, 0, 0, 1);

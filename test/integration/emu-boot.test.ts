@@ -83,3 +83,9 @@ test('two vCPUs come up through PSCI CPU_ON and both run work', { skip }, async 
   assert.match(out, /online=0-1 nproc=2/);
   assert.match(out, /cpu0=0 cpu1=1/, 'a process pinned to CPU 1 ran there');
 });
+
+test('a guest kernel panic ends the VM with the panic status and its reason', { skip }, async () => {
+  const con = await startGuest({ kernel: guest!.kernel, initrd: guest!.initrd, append: `${base} ${cmdParam('echo c > /proc/sysrq-trigger')}`, accel: 'emu', memory: '256M' });
+  const status = await con.machine.wait();
+  assert.deepEqual(status, { kind: 'panic', message: 'sysrq triggered crash' }, con.text().slice(-2000));
+});
