@@ -89,3 +89,8 @@ test('a guest kernel panic ends the VM with the panic status and its reason', { 
   const status = await con.machine.wait();
   assert.deepEqual(status, { kind: 'panic', message: 'sysrq triggered crash' }, con.text().slice(-2000));
 });
+
+test('a guest reboot (PSCI SYSTEM_RESET) ends the VM with the reset status', { skip }, async () => {
+  const con = await startGuest({ kernel: guest!.kernel, initrd: guest!.initrd, append: `${base} tsvisor.reboot=1 ${cmdParam('true')}`, accel: 'emu', memory: '256M' });
+  assert.deepEqual(await con.machine.wait(), { kind: 'reset' }, con.text().slice(-2000));
+});
