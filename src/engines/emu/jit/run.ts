@@ -27,7 +27,16 @@ export const HOT = (() => {
   return Number.isInteger(v) && v >= 0 && v <= 65535 ? v : 50000;
 })();
 
+/** Blocks are kept only when at least NUM/DEN of their instructions are inline (TSVISOR_EMU_JIT_INLINE=NUM, of 10). */
+const MIN_INLINE_DEN = 10;
+const MIN_INLINE_NUM = (() => {
+  const v = Number(process.env.TSVISOR_EMU_JIT_INLINE);
+  return Number.isInteger(v) && v >= 0 && v <= 10 ? v : 0;
+})();
+
 export interface JitStats {
+  /** Translations dropped because too few of their instructions were inline. */
+  rejected: number;
   /** Blocks translated. */
   translated: number;
   /** Block entries executed (translated code). */
@@ -65,7 +74,7 @@ function stateOf(phys: Phys): JitState {
   if (s === undefined) {
     s = {
       pages: new Array<JitPage | undefined>(phys.icache.length).fill(undefined),
-      stats: { translated: 0, executed: 0, invalidated: 0, remapped: 0, translateMs: 0, jitInsns: 0, interpInsns: 0 },
+      stats: { rejected: 0, translated: 0, executed: 0, invalidated: 0, remapped: 0, translateMs: 0, jitInsns: 0, interpInsns: 0 },
       hot: HOT,
     };
     states.set(phys, s);
@@ -168,9 +177,14 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
                 vaHi: hi,
                 stopIdx: hasStop && (stopLo & ~0xfff) === pageLo && stopHi === hi ? (stopLo & 0xfff) >>> 2 : -1,
               });
-              p.blocks[idx] = b;
               stats.translated++;
               stats.translateMs += performance.now() - t0;
+              if (b.calls * MIN_INLINE_DEN > b.len * (MIN_INLINE_DEN - MIN_INLINE_NUM)) {
+                // Mostly handler calls: no gain over the interpreter, only V8 warm-up. Ask again later.
+                stats.rejected++;
+                p.hits[idx] = 0;
+                b = undefined;
+              } else p.blocks[idx] = b;
             }
           }
           if (b !== undefined) {

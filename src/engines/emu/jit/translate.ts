@@ -37,6 +37,8 @@ export interface Block {
   runs: number;
   /** Generated source (debugging). */
   src: string;
+  /** Instructions executed through interpreter handler calls (not inline). */
+  calls: number;
 }
 
 /** Longest block, in instructions (bounds interrupt latency beyond the slice budget). */
@@ -469,7 +471,7 @@ function generate(inp: TranslateInput, H: Handler[], consts: number[]): Block {
     factory = new Function('H', 'K', src) as (h: Handler[], k: Int32Array) => BlockFn;
     factories.set(src, factory);
   }
-  return { fn: factory(H, Int32Array.from(consts)), vaLo: vaLo & ~0xfff, vaHi, len: k, runs: 0, src };
+  return { fn: factory(H, Int32Array.from(consts)), vaLo: vaLo & ~0xfff, vaHi, len: k, runs: 0, src, calls: H.length };
 }
 
 /** For tests and debugging: the inline source of one instruction (undefined = handler call). */
