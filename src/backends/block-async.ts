@@ -196,6 +196,20 @@ export class AsyncBlockFile implements BlockBackend {
     return n;
   }
 
+  /** Wait at most `us` microseconds for every request in flight to complete (does not collect them). */
+  waitCompletions(us: number): void {
+    const L = this.layout;
+    const end = performance.now() + us / 1000;
+    for (;;) {
+      const head = Atomics.load(L.ctl, IoLayout.CQ_HEAD);
+      const done = (head - Atomics.load(L.ctl, IoLayout.CQ_TAIL)) | 0;
+      if (done >= this.inFlight) return;
+      const left = end - performance.now();
+      if (left <= 0) return;
+      Atomics.wait(L.ctl, IoLayout.CQ_HEAD, head, left);
+    }
+  }
+
   /** Wait (machine thread, tests) until every submitted request completed, collecting them; false on timeout. */
   drain(timeoutMs = 10_000): boolean {
     const end = Date.now() + timeoutMs;

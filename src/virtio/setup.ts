@@ -66,7 +66,8 @@ export function buildVirtioDevices(cfg: Pick<MachineConfig, 'disks' | 'rng' | 'c
       } catch (e) {
         throw new VirtioSetupError(`cannot open disk ${d.path}: ${(e as Error).message}`);
       }
-      const blk = new VirtioBlk(backend, { serial: d.serial });
+      const pollEnv = Number(process.env.TSVISOR_BLK_POLL_US);
+      const blk = new VirtioBlk(backend, { serial: d.serial, ...(Number.isFinite(pollEnv) && process.env.TSVISOR_BLK_POLL_US !== '' ? { pollUs: pollEnv } : {}) });
       disks.push(blk);
       devices.push(blk);
     }

@@ -260,7 +260,7 @@ test('I/O worker backend: requests complete off-thread, in pollCompletions(); st
   const { path, dir } = tmpImage(0x22);
   try {
     const io = new AsyncBlockFile(path, { slots: 2, slotBytes: 64 * 1024 });
-    const blk = new VirtioBlk(io, {});
+    const blk = new VirtioBlk(io, { pollUs: 0 });
     const d = new TestDriver(blk);
     d.init();
     const waitAll = async (n: number): Promise<Array<{ id: number; len: number }>> => {
