@@ -1,12 +1,12 @@
-// Usage: node --import tsx test/integration/virtio-blk-bench.ts [MiB=64] [sync,worker,qemu]
+// Usage: node --import tsx bench/virtio-blk.ts [MiB=64] [sync,worker,qemu]
 // Same guest and image (1 GiB raw) on tsvisor emu (each disk I/O mode) and qemu-system-aarch64 TCG.
 // Guest-side disk throughput: tsvisor emu (sync / worker I/O) vs QEMU TCG, same guest, same image.
 import { closeSync, openSync, truncateSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootEmu, assets } from './virtio-blk-guest.js';
-import { cmdParam } from '../../guest/init-script.js';
-import { QEMU_ARM64, qemuArm64Args, runQemu } from '../../guest/qemu.js';
+import { bootEmu, assets } from '../test/integration/virtio-blk-guest.js';
+import { cmdParam } from '../guest/init-script.js';
+import { QEMU_ARM64, qemuArm64Args, runQemu } from '../guest/qemu.js';
 const MB = Number(process.argv[2] ?? 64);
 const which = (process.argv[3] ?? 'sync,worker,qemu').split(',');
 const dir = mkdtempSync(join(tmpdir(), 'tsv-bench-'));
