@@ -43,7 +43,7 @@ tsvisor run [options]
                        namespace NS when given); repeatable; MAC generated when absent
   --vsock cid=N,socket=PATH
                        virtio-vsock with guest CID N; host programs connect to PATH and send
-                       "CONNECT <port>\n"; guest connections to CID 2 port P go to PATH_P
+                       "CONNECT <port>\\n"; guest connections to CID 2 port P go to PATH_P
   -h, --help           this help
 
 Console: the terminal is in raw mode while attached; Ctrl-A X quits, Ctrl-A H helps.
