@@ -544,6 +544,19 @@ static napi_value js_setns(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* fallocate(fd, mode, offset, length): e.g. FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE to deallocate a range. */
+static napi_value js_fallocate(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t fd = -1, mode = 0;
+  int64_t off, len;
+  get_args(env, info, 4, argv);
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &mode) != napi_ok ||
+      !get_i64(env, argv[2], &off) || !get_i64(env, argv[3], &len))
+    return throw_msg(env, "fallocate: bad arguments");
+  if (fallocate(fd, mode, (off_t)off, (off_t)len) < 0) return throw_errno(env, errno, "fallocate");
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", 0, js_open, 0, 0, 0, napi_enumerable, 0 },
@@ -568,6 +581,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "writeFd", 0, js_write_fd, 0, 0, 0, napi_enumerable, 0 },
     { "pollFds", 0, js_poll_fds, 0, 0, 0, napi_enumerable, 0 },
     { "setns", 0, js_setns, 0, 0, 0, napi_enumerable, 0 },
+    { "fallocate", 0, js_fallocate, 0, 0, 0, napi_enumerable, 0 },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -237,8 +237,8 @@ export class AsyncBlockFile implements BlockBackend {
   discard(pos: number, len: number): void {
     this.sync.discard(pos, len);
   }
-  writeZeroes(pos: number, len: number): void {
-    this.sync.writeZeroes(pos, len);
+  writeZeroes(pos: number, len: number, unmap = false): void {
+    this.sync.writeZeroes(pos, len, unmap);
   }
 
   close(): void {

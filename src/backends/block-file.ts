@@ -11,12 +11,15 @@
  * sees the difference).
  *
  * flush() is fdatasync(2): data is on stable storage when it returns.
- * discard() is accepted and does nothing (Node has no fallocate(2) for
- * FALLOC_FL_PUNCH_HOLE and the native addon does not expose it yet);
- * writeZeroes() writes zeros.
+ * discard() deallocates the range with fallocate(2) PUNCH_HOLE|KEEP_SIZE
+ * (the native addon's wrapper; Node has none), after which it reads as zeros.
+ * When the host file system cannot punch holes (EOPNOTSUPP) discard() does
+ * nothing: a discard is only a hint, and virtio-blk never promises that
+ * discarded sectors read as zeros. writeZeroes() writes zeros, or with
+ * `unmap` punches a hole (falling back to writing zeros when it cannot).
  */
 import { closeSync, constants, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys } from '../sys/native.js';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, isErrno, sys } from '../sys/native.js';
 
 export class BlockIoError extends Error {
   constructor(message: string) {
@@ -33,8 +36,10 @@ export interface BlockBackend {
   read(dst: Uint8Array, pos: number): void;
   write(src: Uint8Array, pos: number): void;
   flush(): void;
+  /** A hint: deallocate the range if the host can (afterwards it may read as zeros or as old data). */
   discard(pos: number, len: number): void;
-  writeZeroes(pos: number, len: number): void;
+  /** The range reads as zeros afterwards; with `unmap` the backend may deallocate it. */
+  writeZeroes(pos: number, len: number, unmap?: boolean): void;
   close(): void;
 }
 
@@ -60,6 +65,8 @@ export class BlockFile implements BlockBackend {
   private fallbackFd = -1;
   private bounce: Uint8Array | undefined;
   private closed = false;
+  /** fallocate(PUNCH_HOLE) failed with EOPNOTSUPP once: the file system cannot punch holes, do not ask again. */
+  private noPunch = false;
 
   constructor(
     readonly path: string,
@@ -87,7 +94,7 @@ export class BlockFile implements BlockBackend {
 
   private check(pos: number, len: number): void {
     if (this.closed) throw new BlockIoError(`${this.path} is closed`);
-    if (!Number.isSafeInteger(pos) || pos < 0 || len < 0 || pos + len > this.size) {
+    if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0 || pos + len > this.size) {
       throw new BlockIoError(`${this.path}: access at ${pos} (+${len}) is past the end (${this.size})`);
     }
   }
@@ -169,14 +176,40 @@ export class BlockFile implements BlockBackend {
     }
   }
 
+  /**
+   * fallocate(PUNCH_HOLE | KEEP_SIZE) over [pos, pos+len), which must be inside
+   * the image (checked by the caller). Afterwards the range reads as zeros.
+   * False when the file system (or block device) cannot punch holes.
+   */
+  private punchHole(pos: number, len: number): boolean {
+    if (len === 0) return true;
+    if (this.noPunch) return false;
+    for (;;) {
+      try {
+        sys().fallocate(this.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pos, len);
+        return true;
+      } catch (e) {
+        if (isErrno(e, 'EINTR')) continue;
+        if (isErrno(e, 'EOPNOTSUPP') || isErrno(e, 'ENOSYS')) {
+          this.noPunch = true;
+          return false;
+        }
+        throw ioError('punch hole', this.path, e);
+      }
+    }
+  }
+
   discard(pos: number, len: number): void {
     if (this.readOnly) throw new BlockIoError(`${this.path} is read-only`);
     this.check(pos, len);
+    // Not supported: nothing to do (a discard is a hint and virtio-blk has no "discard zeroes data").
+    this.punchHole(pos, len);
   }
 
-  writeZeroes(pos: number, len: number): void {
+  writeZeroes(pos: number, len: number, unmap = false): void {
     if (this.readOnly) throw new BlockIoError(`${this.path} is read-only`);
     this.check(pos, len);
+    if (unmap && this.punchHole(pos, len)) return;
     try {
       const fd = this.fallbackFd >= 0 ? this.fallbackFd : this.fd;
       for (let off = 0; off < len; off += BOUNCE) this.pwriteFull(fd, ZEROES.subarray(0, Math.min(BOUNCE, len - off)), pos + off);

@@ -49,6 +49,8 @@ export interface NativeSys {
   pollFds(fds: Int32Array, events: number, timeoutMs: number): number;
   /** setns(2) for the calling thread only. */
   setns(fd: number, nstype: number): void;
+  /** fallocate(2), e.g. FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE to deallocate a range (reads of it then return zeros). */
+  fallocate(fd: number, mode: number, offset: number, length: number): void;
 }
 
 export interface SysError extends Error {
@@ -101,5 +103,8 @@ export const O_NONBLOCK = 0o4000;
 export const POLLIN = 1;
 export const POLLOUT = 4;
 export const CLONE_NEWNET = 0x40000000;
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
+export const EOPNOTSUPP = 95;
 /** The signal tsvisor uses to kick a thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
 export const KICK_SIGNAL = SIGUSR2;

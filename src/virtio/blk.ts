@@ -7,7 +7,13 @@
  * from its readable ones (zero copy unless the backend bounces for O_DIRECT).
  * FLUSH is fdatasync. GET_ID returns the user's serial (20 bytes, NUL
  * padded). DISCARD and WRITE_ZEROES take 16-byte segments {sector u64,
- * num_sectors u32, flags u32}; their limits are in config space.
+ * num_sectors u32, flags u32}; their limits are in config space. Segments
+ * are read from guest memory once and every range is checked against the
+ * disk before any is acted on. DISCARD punches holes in the image
+ * (fallocate PUNCH_HOLE|KEEP_SIZE; a silent no-op where the host file system
+ * cannot: discard is a hint). WRITE_ZEROES writes zeros, or punches a hole
+ * when the guest set UNMAP (write_zeroes_may_unmap = 1); either way the range
+ * reads as zeros. A read-only disk refuses both (IOERR).
  *
  * Errors: a request past the end of the disk, a length that is not a whole
  * number of sectors, a write to a read-only disk, a host I/O error -> IOERR;
@@ -35,6 +41,9 @@ export const VIRTIO_BLK_T_FLUSH = 4;
 export const VIRTIO_BLK_T_GET_ID = 8;
 export const VIRTIO_BLK_T_DISCARD = 11;
 export const VIRTIO_BLK_T_WRITE_ZEROES = 13;
+
+/** WRITE_ZEROES segment flag: the device may deallocate the range. */
+export const VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP = 1;
 
 export const VIRTIO_BLK_S_OK = 0;
 export const VIRTIO_BLK_S_IOERR = 1;
@@ -90,6 +99,11 @@ export class VirtioBlk implements VirtioDevice {
   private readonly segMax: number;
   private readonly maxDiscardSectors: number;
   private readonly maxDiscardSeg: number;
+  /** The ranges of the current DISCARD / WRITE_ZEROES request (bytes), parsed once by parseRanges(). */
+  private nRanges = 0;
+  private readonly rangePos: number[] = [];
+  private readonly rangeLen: number[] = [];
+  private readonly rangeUnmap: boolean[] = [];
   private ctx: VirtioDeviceContext | undefined;
   private negotiated = 0n;
   /** Set when the backend runs I/O on a worker thread: requests complete later, in pollCompletions(). */
@@ -130,7 +144,7 @@ export class VirtioBlk implements VirtioDevice {
     c.setUint32(44, 1, true); // discard_sector_alignment
     c.setUint32(48, this.maxDiscardSectors, true); // max_write_zeroes_sectors
     c.setUint32(52, this.maxDiscardSeg, true); // max_write_zeroes_seg
-    c.setUint8(56, 0); // write_zeroes_may_unmap
+    c.setUint8(56, 1); // write_zeroes_may_unmap: WRITE_ZEROES with UNMAP may punch a hole
     if (opts.serial !== undefined) {
       const b = new TextEncoder().encode(opts.serial);
       this.serial.set(b.subarray(0, VIRTIO_BLK_ID_BYTES));
@@ -291,18 +305,19 @@ export class VirtioBlk implements VirtioDevice {
       if (type === VIRTIO_BLK_T_FLUSH && (this.negotiated & VIRTIO_BLK_F_FLUSH) !== 0n) {
         return this.submit(ctx, chain, slot, OP_FLUSH, 0, 0, dataIn);
       }
-      if ((type === VIRTIO_BLK_T_WRITE_ZEROES || type === VIRTIO_BLK_T_DISCARD) && chain.readBytes === 32) {
-        const st = this.checkRanges(ctx, chain, type);
-        if (st !== VIRTIO_BLK_S_OK) {
-          this.stats.errors++;
-          this.status[0] = st;
-          chain.write(mem, dataIn, this.status);
-          return 1;
+      if (type === VIRTIO_BLK_T_WRITE_ZEROES || type === VIRTIO_BLK_T_DISCARD) {
+        let st = this.parseRanges(ctx, chain, type);
+        // One range (the validated, parsed values): the worker discards or writes zeros.
+        if (st === VIRTIO_BLK_S_OK && this.nRanges === 1 && !this.rangeUnmap[0]) {
+          const op = type === VIRTIO_BLK_T_DISCARD ? OP_DISCARD : OP_ZEROES;
+          return this.submit(ctx, chain, slot, op, this.rangePos[0]!, this.rangeLen[0]!, dataIn);
         }
-        chain.read(mem, 16, this.seg);
-        const sec = this.segView.getUint32(4, true) * 4294967296 + this.segView.getUint32(0, true);
-        const num = this.segView.getUint32(8, true);
-        return this.submit(ctx, chain, slot, type === VIRTIO_BLK_T_DISCARD ? OP_DISCARD : OP_ZEROES, sec * SECTOR, num * SECTOR, dataIn);
+        // Several ranges, or WRITE_ZEROES+UNMAP (the worker op has no flags): here; hole punching is cheap.
+        if (st === VIRTIO_BLK_S_OK) st = this.runRanges(type);
+        if (st !== VIRTIO_BLK_S_OK) this.stats.errors++;
+        this.status[0] = st;
+        chain.write(mem, dataIn, this.status);
+        return 1;
       }
     }
     try {
@@ -329,7 +344,8 @@ export class VirtioBlk implements VirtioDevice {
         }
         case VIRTIO_BLK_T_DISCARD:
         case VIRTIO_BLK_T_WRITE_ZEROES:
-          status = this.doRanges(ctx, chain, type);
+          status = this.parseRanges(ctx, chain, type);
+          if (status === VIRTIO_BLK_S_OK) status = this.runRanges(type);
           break;
         default:
           status = VIRTIO_BLK_S_UNSUPP;
@@ -389,37 +405,49 @@ export class VirtioBlk implements VirtioDevice {
     return VIRTIO_BLK_S_OK;
   }
 
-  private checkRanges(ctx: VirtioDeviceContext, chain: DescChain, type: number): number {
-    return this.doRanges(ctx, chain, type, true);
-  }
-
-  private doRanges(ctx: VirtioDeviceContext, chain: DescChain, type: number, checkOnly = false): number {
+  /**
+   * Read and validate the segments of a DISCARD / WRITE_ZEROES request into
+   * rangePos/rangeLen/rangeUnmap (each read from guest memory once, so the
+   * guest cannot change a range after it was checked). Every range must lie
+   * inside the disk. Returns the status (OK: nRanges ranges ready).
+   */
+  private parseRanges(ctx: VirtioDeviceContext, chain: DescChain, type: number): number {
+    this.nRanges = 0;
+    if (this.backend.readOnly) return VIRTIO_BLK_S_IOERR;
     const feature = type === VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES;
     if ((this.negotiated & feature) === 0n) return VIRTIO_BLK_S_UNSUPP;
-    if (this.backend.readOnly) return VIRTIO_BLK_S_IOERR;
     const payload = chain.readBytes - 16;
     if (payload === 0 || payload % 16 !== 0) return VIRTIO_BLK_S_IOERR;
     const n = payload / 16;
     if (n > this.maxDiscardSeg) return VIRTIO_BLK_S_IOERR;
-    // Validate every range before touching the disk.
-    for (let pass = 0; pass < 2; pass++) {
-      for (let i = 0; i < n; i++) {
-        chain.read(ctx.memory, 16 + 16 * i, this.seg);
-        const lo = this.segView.getUint32(0, true);
-        const hi = this.segView.getUint32(4, true);
-        const num = this.segView.getUint32(8, true);
-        const flags = this.segView.getUint32(12, true);
-        const sector = hi >= 0x200000 / SECTOR ? Number.MAX_SAFE_INTEGER : hi * 4294967296 + lo;
-        if (pass === 0) {
-          if (num > this.maxDiscardSectors || !this.inRange(sector, num * SECTOR)) return VIRTIO_BLK_S_IOERR;
-          if ((flags & ~1) !== 0) return VIRTIO_BLK_S_UNSUPP;
-          if (type === VIRTIO_BLK_T_DISCARD && flags !== 0) return VIRTIO_BLK_S_UNSUPP;
-          continue;
-        }
-        if (checkOnly) return VIRTIO_BLK_S_OK;
-        if (type === VIRTIO_BLK_T_DISCARD) this.backend.discard(sector * SECTOR, num * SECTOR);
-        else this.backend.writeZeroes(sector * SECTOR, num * SECTOR);
+    for (let i = 0; i < n; i++) {
+      chain.read(ctx.memory, 16 + 16 * i, this.seg);
+      const lo = this.segView.getUint32(0, true);
+      const hi = this.segView.getUint32(4, true);
+      const num = this.segView.getUint32(8, true);
+      const flags = this.segView.getUint32(12, true);
+      const sector = hi >= 0x200000 / SECTOR ? Number.MAX_SAFE_INTEGER : hi * 4294967296 + lo;
+      if (num > this.maxDiscardSectors || !this.inRange(sector, num * SECTOR)) return VIRTIO_BLK_S_IOERR;
+      if ((flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) !== 0) return VIRTIO_BLK_S_UNSUPP;
+      if (type === VIRTIO_BLK_T_DISCARD && flags !== 0) return VIRTIO_BLK_S_UNSUPP;
+      this.rangePos[i] = sector * SECTOR;
+      this.rangeLen[i] = num * SECTOR;
+      this.rangeUnmap[i] = flags !== 0;
+    }
+    this.nRanges = n;
+    return VIRTIO_BLK_S_OK;
+  }
+
+  /** Act on the ranges parseRanges() accepted, on this thread. */
+  private runRanges(type: number): number {
+    try {
+      for (let i = 0; i < this.nRanges; i++) {
+        if (type === VIRTIO_BLK_T_DISCARD) this.backend.discard(this.rangePos[i]!, this.rangeLen[i]!);
+        else this.backend.writeZeroes(this.rangePos[i]!, this.rangeLen[i]!, this.rangeUnmap[i]);
       }
+    } catch (e) {
+      if (!(e instanceof BlockIoError)) throw e;
+      return VIRTIO_BLK_S_IOERR;
     }
     return VIRTIO_BLK_S_OK;
   }
