@@ -5,32 +5,15 @@
  *
  *   buildArmVirt({ ..., virtio: [(irq) => new VirtioMmio(blk, irq, memory)] })
  *
- * Status machine: writing 0 resets the device; FEATURES_OK sticks only when
- * the driver's features are a subset of what was offered and include
- * VERSION_1 (and the device's acceptFeatures agrees); DRIVER_OK activates the
- * device (only after FEATURES_OK, else DEVICE_NEEDS_RESET). Queue
- * notifications before FEATURES_OK, for a queue that does not exist, and any
- * guest error from the device set DEVICE_NEEDS_RESET (with a config
- * interrupt once DRIVER_OK is set); notifications between FEATURES_OK and
- * DRIVER_OK are remembered and delivered at DRIVER_OK. Nothing a guest
- * writes here makes this object throw.
+ * The status machine, feature negotiation, queue setup and the hostile-driver
+ * rules are in transport-core.ts; this file is the register layout and the
+ * InterruptStatus/edge-IRQ mechanics. Nothing a guest writes here makes this
+ * object throw.
  */
 import type { AccessSize, BusDevice, IrqLine } from '../devices/device.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import {
-  STATUS_DEVICE_NEEDS_RESET,
-  STATUS_DRIVER_OK,
-  STATUS_FAILED,
-  STATUS_FEATURES_OK,
-  VIRTIO_F_RING_EVENT_IDX,
-  VIRTIO_F_RING_INDIRECT_DESC,
-  VIRTIO_F_VERSION_1,
-  VIRTIO_TRANSPORT_FEATURES,
-  isGuestError,
-  type VirtioDevice,
-  type VirtioDeviceContext,
-} from './device.js';
-import { Virtqueue } from './queue.js';
+import type { VirtioDevice } from './device.js';
+import { VirtioTransport } from './transport-core.js';
 
 export const VIRTIO_MMIO_MAGIC = 0x74726976; // "virt"
 export const VIRTIO_MMIO_VENDOR = 0x56535354; // "TSSV"
@@ -71,53 +54,18 @@ export const R = {
 export const INT_USED_RING = 1;
 export const INT_CONFIG = 2;
 
-const U32 = 0xffffffffn;
-
-export class VirtioMmio implements BusDevice {
-  readonly name: string;
-  readonly queues: Virtqueue[];
-  status = 0;
+export class VirtioMmio extends VirtioTransport implements BusDevice {
   interruptStatus = 0;
-  configGeneration = 0;
-  deviceFeaturesSel = 0;
-  driverFeaturesSel = 0;
-  driverFeatures = 0n;
-  queueSel = 0;
-  /** Why the device last went to DEVICE_NEEDS_RESET (for tests and logs). */
-  lastError: string | undefined;
-  /** Errors that were not guest errors (VMM bugs caught at the boundary). */
-  internalErrors = 0;
-  private active = false;
-  private deferredNotify = 0n;
-  private ctx: VirtioDeviceContext | undefined;
-  private memoryRef: GuestMemory | (() => GuestMemory);
-  readonly offered: bigint;
-
-  private get memory(): GuestMemory {
-    const m = this.memoryRef;
-    return typeof m === 'function' ? m() : m;
-  }
 
   constructor(
-    readonly device: VirtioDevice,
+    device: VirtioDevice,
     private readonly irq: IrqLine,
     /** Guest memory, or a getter for it (the board may create memory after its devices). */
     memory: GuestMemory | (() => GuestMemory),
     /** Called with a one-line reason when the device needs reset (default: nothing). */
-    private readonly log?: (msg: string) => void,
+    log?: (msg: string) => void,
   ) {
-    this.name = `virtio-mmio(${device.name})`;
-    this.memoryRef = memory;
-    this.offered = device.features | VIRTIO_TRANSPORT_FEATURES;
-    this.queues = device.queueSizes.map((n, i) => new Virtqueue(i, n));
-  }
-
-  get isActive(): boolean {
-    return this.active;
-  }
-
-  private queue(): Virtqueue | undefined {
-    return this.queues[this.queueSel];
+    super(device, `virtio-mmio(${device.name})`, memory, log);
   }
 
   read(offset: number, size: AccessSize): number {
@@ -135,11 +83,11 @@ export class VirtioMmio implements BusDevice {
       case R.VENDOR_ID:
         return VIRTIO_MMIO_VENDOR;
       case R.DEVICE_FEATURES:
-        return this.deviceFeaturesSel < 2 ? Number((this.offered >> BigInt(32 * this.deviceFeaturesSel)) & U32) : 0;
+        return this.deviceFeatureWord(this.deviceFeaturesSel);
       case R.QUEUE_NUM_MAX:
-        return this.queue()?.maxSize ?? 0;
+        return this.selectedQueue()?.maxSize ?? 0;
       case R.QUEUE_READY:
-        return this.queue()?.ready ? 1 : 0;
+        return this.selectedQueue()?.ready ? 1 : 0;
       case R.INTERRUPT_STATUS:
         return this.interruptStatus;
       case R.STATUS:
@@ -161,17 +109,12 @@ export class VirtioMmio implements BusDevice {
     }
     if (size !== 4 || (offset & 3) !== 0) return;
     value >>>= 0;
-    const q = this.queue();
     switch (offset) {
       case R.DEVICE_FEATURES_SEL:
         this.deviceFeaturesSel = value;
         return;
       case R.DRIVER_FEATURES:
-        if (this.status & STATUS_FEATURES_OK) return;
-        if (this.driverFeaturesSel < 2) {
-          const sh = BigInt(32 * this.driverFeaturesSel);
-          this.driverFeatures = (this.driverFeatures & ~(U32 << sh)) | (BigInt(value) << sh);
-        }
+        this.writeDriverFeatures(value);
         return;
       case R.DRIVER_FEATURES_SEL:
         this.driverFeaturesSel = value;
@@ -180,18 +123,15 @@ export class VirtioMmio implements BusDevice {
         this.queueSel = value;
         return;
       case R.QUEUE_NUM:
-        if (q && !q.ready) q.size = value;
+        this.setQueueSize(value);
         return;
-      case R.QUEUE_READY:
-        if (!q) return;
-        if (value & 1) {
-          if (q.ready) return;
-          const err = q.enable(this.memory, this.ringOpts());
-          if (err !== undefined) this.needsReset(err);
-        } else {
-          q.ready = false;
-        }
+      case R.QUEUE_READY: {
+        const q = this.selectedQueue();
+        // Unlike virtio-pci, mmio lets the driver clear QueueReady.
+        if (value & 1) this.enableQueue();
+        else if (q) q.ready = false;
         return;
+      }
       case R.QUEUE_NOTIFY:
         this.notify(value & 0xffff);
         return;
@@ -207,14 +147,8 @@ export class VirtioMmio implements BusDevice {
       case R.QUEUE_DRIVER_HIGH:
       case R.QUEUE_DEVICE_LOW:
       case R.QUEUE_DEVICE_HIGH: {
-        if (!q || q.ready) return;
-        const high = (offset & 4) !== 0;
         const field = offset < R.QUEUE_DRIVER_LOW ? 'descAddr' : offset < R.QUEUE_DEVICE_LOW ? 'driverAddr' : 'deviceAddr';
-        const old = q[field];
-        const lo = old % 4294967296;
-        const hi = Math.floor(old / 4294967296);
-        // Addresses above 2^53 cannot be RAM; keep them unrepresentable-but-invalid (enable() rejects them).
-        q[field] = high ? (value > 0x1fffff ? Number.MAX_SAFE_INTEGER + 1 : value * 4294967296 + lo) : hi * 4294967296 + value;
+        this.setQueueAddr(field, (offset & 4) !== 0, value);
         return;
       }
       default:
@@ -222,141 +156,25 @@ export class VirtioMmio implements BusDevice {
     }
   }
 
-  private ringOpts(): { eventIdx: boolean; indirect: boolean } {
-    return {
-      eventIdx: (this.driverFeatures & VIRTIO_F_RING_EVENT_IDX) !== 0n,
-      indirect: (this.driverFeatures & VIRTIO_F_RING_INDIRECT_DESC) !== 0n,
-    };
+  protected usedInterrupt(): void {
+    this.raise(INT_USED_RING);
   }
 
-  private writeStatus(v: number): void {
-    if (v === 0) {
-      this.resetDevice();
-      return;
-    }
-    const old = this.status;
-    if (old & STATUS_DEVICE_NEEDS_RESET) {
-      // Only a reset clears it; keep FAILED if the driver gives up.
-      this.status |= v & STATUS_FAILED;
-      return;
-    }
-    let next = v | (old & STATUS_DEVICE_NEEDS_RESET);
-    if (v & STATUS_FEATURES_OK && !(old & STATUS_FEATURES_OK)) {
-      if (!this.featuresAcceptable()) next &= ~STATUS_FEATURES_OK;
-    }
-    this.status = next;
-    if (next & STATUS_DRIVER_OK && !(old & STATUS_DRIVER_OK)) {
-      if (!(next & STATUS_FEATURES_OK)) {
-        this.needsReset('DRIVER_OK without FEATURES_OK');
-        return;
-      }
-      this.activate();
-    }
+  protected configInterrupt(): void {
+    this.raise(INT_CONFIG);
   }
 
-  private featuresAcceptable(): boolean {
-    const f = this.driverFeatures;
-    if ((f & ~this.offered) !== 0n) return false;
-    if ((f & VIRTIO_F_VERSION_1) === 0n) return false;
-    if (this.device.acceptFeatures) {
-      let ok = false;
-      this.callDevice(() => (ok = this.device.acceptFeatures!(f)));
-      return ok;
-    }
-    return true;
+  protected needsResetInterrupt(): void {
+    this.raise(INT_CONFIG);
   }
 
-  private activate(): void {
-    const opts = this.ringOpts();
-    for (const q of this.queues) if (q.ready) q.setFeatures(opts);
-    const self = this;
-    const ctx: VirtioDeviceContext = {
-      memory: this.memory,
-      queues: this.queues,
-      features: this.driverFeatures,
-      signalUsed(qi: number): void {
-        if (self.ctx !== ctx) return;
-        const q = self.queues[qi];
-        if (q && q.needsInterrupt()) self.raise(INT_USED_RING);
-      },
-      signalConfig(): void {
-        if (self.ctx !== ctx) return;
-        self.configGeneration = (self.configGeneration + 1) >>> 0;
-        self.raise(INT_CONFIG);
-      },
-      needsReset(reason: string): void {
-        if (self.ctx !== ctx) return;
-        self.needsReset(reason);
-      },
-    };
-    this.ctx = ctx;
-    this.active = true;
-    this.callDevice(() => this.device.activate(ctx));
-    const deferred = this.deferredNotify;
-    this.deferredNotify = 0n;
-    for (let i = 0; i < this.queues.length; i++) {
-      if (deferred & (1n << BigInt(i))) this.notify(i);
-    }
-  }
-
-  private notify(qi: number): void {
-    if (this.status & STATUS_DEVICE_NEEDS_RESET) return;
-    if (qi >= this.queues.length) {
-      this.needsReset(`notification for queue ${qi}, which does not exist`);
-      return;
-    }
-    if (!this.active) {
-      if (this.status & STATUS_FEATURES_OK) this.deferredNotify |= 1n << BigInt(qi);
-      else this.needsReset(`notification for queue ${qi} before FEATURES_OK`);
-      return;
-    }
-    if (!this.queues[qi]!.ready) return;
-    this.callDevice(() => this.device.queueNotify(qi));
-  }
-
-  private callDevice(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      if (!isGuestError(e)) {
-        this.internalErrors++;
-        this.log?.(`${this.name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      }
-      this.needsReset(e instanceof Error ? e.message : String(e));
-    }
+  protected onReset(): void {
+    this.interruptStatus = 0;
   }
 
   private raise(bit: number): void {
     this.interruptStatus |= bit;
     this.irq.pulse();
-  }
-
-  needsReset(reason: string): void {
-    this.lastError = reason;
-    if (this.status & STATUS_DEVICE_NEEDS_RESET) return;
-    this.log?.(`${this.name}: device needs reset: ${reason}`);
-    this.status |= STATUS_DEVICE_NEEDS_RESET;
-    for (const q of this.queues) q.broken = true;
-    if (this.status & STATUS_DRIVER_OK) this.raise(INT_CONFIG);
-  }
-
-  private resetDevice(): void {
-    if (this.active || this.ctx) {
-      try {
-        this.device.reset();
-      } catch (e) {
-        this.internalErrors++;
-        this.log?.(`${this.name}: reset failed: ${String(e)}`);
-      }
-    }
-    this.ctx = undefined;
-    this.active = false;
-    this.status = 0;
-    this.interruptStatus = 0;
-    this.driverFeatures = 0n;
-    this.deviceFeaturesSel = this.driverFeaturesSel = this.queueSel = 0;
-    this.deferredNotify = 0n;
-    for (const q of this.queues) q.reset();
   }
 
   /** Release host resources when the VM ends. */
