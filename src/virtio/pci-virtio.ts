@@ -17,27 +17,14 @@
  * kvm pci-kvm.ts registers an ioeventfd on each queue's notify address so
  * the write never leaves the kernel, and calls `notify(q)` from the host poll.
  *
- * Same status machine and hostile-driver rules as the mmio transport:
- * FEATURES_OK only for a subset of the offer with VERSION_1, DRIVER_OK only
- * after FEATURES_OK, notifications before FEATURES_OK or for missing queues
- * set DEVICE_NEEDS_RESET; nothing the guest writes makes this throw.
+ * Same status machine and hostile-driver rules as the mmio transport (both
+ * in transport-core.ts), except that notifications while reset (status 0)
+ * are ignored; nothing the guest writes makes this throw.
  */
 import type { AccessSize, BusDevice, IrqLine } from '../devices/device.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import {
-  STATUS_DEVICE_NEEDS_RESET,
-  STATUS_DRIVER_OK,
-  STATUS_FAILED,
-  STATUS_FEATURES_OK,
-  VIRTIO_F_RING_EVENT_IDX,
-  VIRTIO_F_RING_INDIRECT_DESC,
-  VIRTIO_F_VERSION_1,
-  VIRTIO_TRANSPORT_FEATURES,
-  isGuestError,
-  type VirtioDevice,
-  type VirtioDeviceContext,
-} from './device.js';
-import { Virtqueue } from './queue.js';
+import type { VirtioDevice } from './device.js';
+import { VirtioTransport } from './transport-core.js';
 import { BarRegisters, PCI_BAR0, PCI_CAPABILITY_LIST, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_INTERRUPT_LINE, PCI_INTERRUPT_PIN, PCI_STATUS, PCI_STATUS_CAP_LIST, PCI_STATUS_INTERRUPT, PciConfigSpace, type PciBar, type PciFunction } from './pci.js';
 
 export const VIRTIO_PCI_VENDOR = 0x1af4;
@@ -132,28 +119,14 @@ const CLASS_BY_TYPE: Record<number, number> = {
   19: 0x078000,
 };
 
-export class VirtioPci implements PciFunction {
-  readonly name: string;
-  readonly queues: Virtqueue[];
+export class VirtioPci extends VirtioTransport implements PciFunction {
   readonly bars: (PciBar | undefined)[];
-  readonly offered: bigint;
   readonly nvec: number;
-  status = 0;
   isr = 0;
-  configGeneration = 0;
-  lastError: string | undefined;
-  internalErrors = 0;
   private readonly space: PciConfigSpace;
   private readonly barRegs: BarRegisters;
-  private dfSelect = 0;
-  private gfSelect = 0;
-  private driverFeatures = 0n;
-  private queueSel = 0;
   private configVector = VIRTIO_MSI_NO_VECTOR;
   private readonly queueVector: number[];
-  private active = false;
-  private ctx: VirtioDeviceContext | undefined;
-  private deferred = 0n;
   /** MSI-X table: 4 u32 per entry. */
   private readonly table: Uint32Array;
   private readonly pba: Uint32Array;
@@ -162,18 +135,18 @@ export class VirtioPci implements PciFunction {
   private hooks: Array<{ remove(): void }> = [];
   /** Statistics: interrupts sent by kind. */
   readonly stats = { msi: 0, intx: 0, notifies: 0 };
+  // An ioeventfd can still fire for a write the guest made just before resetting.
+  protected override readonly notifyWhileResetIsError = false;
 
   constructor(
-    readonly device: VirtioDevice,
-    private readonly memory: GuestMemory | (() => GuestMemory),
+    device: VirtioDevice,
+    memory: GuestMemory | (() => GuestMemory),
     barAddr: number,
     private readonly irq: PciInterrupts,
     private readonly notifyHook?: NotifyHook,
-    private readonly log?: (m: string) => void,
+    log?: (m: string) => void,
   ) {
-    this.name = `virtio-pci(${device.name})`;
-    this.offered = device.features | VIRTIO_TRANSPORT_FEATURES;
-    this.queues = device.queueSizes.map((n, i) => new Virtqueue(i, n));
+    super(device, `virtio-pci(${device.name})`, memory, log);
     this.queueVector = this.queues.map(() => VIRTIO_MSI_NO_VECTOR);
     if (this.queues.length * NOTIFY_MULTIPLIER > MSIX_TABLE_OFF - NOTIFY_OFF) throw new RangeError('too many queues');
     if (device.configSize > NOTIFY_OFF - DEVICE_CFG_OFF) throw new RangeError('device config too large');
@@ -240,21 +213,12 @@ export class VirtioPci implements PciFunction {
     return this.bars[0]!;
   }
 
-  get isActive(): boolean {
-    return this.active;
-  }
-
   get msixEnabled(): boolean {
     return this.nvec > 0 && (this.space.cfg[CAP_MSIX + 3]! & 0x80) !== 0;
   }
 
   private get functionMasked(): boolean {
     return (this.space.cfg[CAP_MSIX + 3]! & 0x40) !== 0;
-  }
-
-  private mem(): GuestMemory {
-    const m = this.memory;
-    return typeof m === 'function' ? m() : m;
   }
 
   // ---- config space ----
@@ -362,10 +326,10 @@ export class VirtioPci implements PciFunction {
   private commonRead(off: number, size: AccessSize): number {
     const q = this.queues[this.queueSel];
     const b = new DataView(new ArrayBuffer(64));
-    b.setUint32(C.DFSELECT, this.dfSelect, true);
-    b.setUint32(C.DF, this.dfSelect < 2 ? Number((this.offered >> BigInt(32 * this.dfSelect)) & 0xffffffffn) : 0, true);
-    b.setUint32(C.GFSELECT, this.gfSelect, true);
-    b.setUint32(C.GF, this.gfSelect < 2 ? Number((this.driverFeatures >> BigInt(32 * this.gfSelect)) & 0xffffffffn) : 0, true);
+    b.setUint32(C.DFSELECT, this.deviceFeaturesSel, true);
+    b.setUint32(C.DF, this.deviceFeatureWord(this.deviceFeaturesSel), true);
+    b.setUint32(C.GFSELECT, this.driverFeaturesSel, true);
+    b.setUint32(C.GF, this.driverFeatureWord(this.driverFeaturesSel), true);
     b.setUint16(C.MSIX, this.configVector, true);
     b.setUint16(C.NUMQ, this.queues.length, true);
     b.setUint8(C.STATUS, this.status);
@@ -396,17 +360,13 @@ export class VirtioPci implements PciFunction {
     const q = this.queues[this.queueSel];
     switch (off) {
       case C.DFSELECT:
-        if (size === 4) this.dfSelect = value;
+        if (size === 4) this.deviceFeaturesSel = value;
         return;
       case C.GFSELECT:
-        if (size === 4) this.gfSelect = value;
+        if (size === 4) this.driverFeaturesSel = value;
         return;
       case C.GF:
-        if (size !== 4 || this.status & STATUS_FEATURES_OK || this.gfSelect >= 2) return;
-        {
-          const sh = BigInt(32 * this.gfSelect);
-          this.driverFeatures = (this.driverFeatures & ~(0xffffffffn << sh)) | (BigInt(value) << sh);
-        }
+        if (size === 4) this.writeDriverFeatures(value);
         return;
       case C.MSIX:
         if (size === 2) this.configVector = value < this.nvec ? value : VIRTIO_MSI_NO_VECTOR;
@@ -418,17 +378,13 @@ export class VirtioPci implements PciFunction {
         if (size === 2) this.queueSel = value & 0xffff;
         return;
       case C.Q_SIZE:
-        if (size === 2 && q && !q.ready) q.size = value & 0xffff;
+        if (size === 2) this.setQueueSize(value & 0xffff);
         return;
       case C.Q_MSIX:
         if (size === 2 && q) this.queueVector[this.queueSel] = value < this.nvec ? value : VIRTIO_MSI_NO_VECTOR;
         return;
       case C.Q_ENABLE:
-        if (size !== 2 || !q || q.ready || (value & 1) === 0) return; // writing 0 is not allowed (§4.1.4.3.2)
-        {
-          const err = q.enable(this.mem(), this.ringOpts());
-          if (err !== undefined) this.needsReset(err);
-        }
+        if (size === 2 && (value & 1) !== 0) this.enableQueue(); // writing 0 is not allowed (§4.1.4.3.2)
         return;
       case C.Q_DESCLO:
       case C.Q_DESCHI:
@@ -436,13 +392,9 @@ export class VirtioPci implements PciFunction {
       case C.Q_AVAILHI:
       case C.Q_USEDLO:
       case C.Q_USEDHI: {
-        if (size !== 4 || !q || q.ready) return;
-        const high = (off & 4) !== 0;
+        if (size !== 4) return;
         const field = off < C.Q_AVAILLO ? 'descAddr' : off < C.Q_USEDLO ? 'driverAddr' : 'deviceAddr';
-        const old = q[field];
-        const lo = old % 0x1_0000_0000;
-        const hi = Math.floor(old / 0x1_0000_0000);
-        q[field] = high ? (value > 0x1fffff ? Number.MAX_SAFE_INTEGER + 1 : value * 0x1_0000_0000 + lo) : hi * 0x1_0000_0000 + value;
+        this.setQueueAddr(field, (off & 4) !== 0, value);
         return;
       }
       default:
@@ -450,106 +402,33 @@ export class VirtioPci implements PciFunction {
     }
   }
 
-  private ringOpts(): { eventIdx: boolean; indirect: boolean } {
-    return {
-      eventIdx: (this.driverFeatures & VIRTIO_F_RING_EVENT_IDX) !== 0n,
-      indirect: (this.driverFeatures & VIRTIO_F_RING_INDIRECT_DESC) !== 0n,
-    };
-  }
-
-  private writeStatus(v: number): void {
-    if (v === 0) {
-      this.resetDevice();
-      return;
-    }
-    const old = this.status;
-    if (old & STATUS_DEVICE_NEEDS_RESET) {
-      this.status |= v & STATUS_FAILED;
-      return;
-    }
-    let next = v;
-    if (v & STATUS_FEATURES_OK && !(old & STATUS_FEATURES_OK) && !this.featuresAcceptable()) next &= ~STATUS_FEATURES_OK;
-    this.status = next;
-    if (next & STATUS_DRIVER_OK && !(old & STATUS_DRIVER_OK)) {
-      if (!(next & STATUS_FEATURES_OK)) {
-        this.needsReset('DRIVER_OK without FEATURES_OK');
-        return;
-      }
-      this.activate();
-    }
-  }
-
-  private featuresAcceptable(): boolean {
-    const f = this.driverFeatures;
-    if ((f & ~this.offered) !== 0n || (f & VIRTIO_F_VERSION_1) === 0n) return false;
-    if (this.device.acceptFeatures) {
-      let ok = false;
-      this.callDevice(() => (ok = this.device.acceptFeatures!(f)));
-      return ok;
-    }
-    return true;
-  }
-
-  private activate(): void {
-    const opts = this.ringOpts();
-    for (const q of this.queues) if (q.ready) q.setFeatures(opts);
-    const self = this;
-    const ctx: VirtioDeviceContext = {
-      memory: this.mem(),
-      queues: this.queues,
-      features: this.driverFeatures,
-      signalUsed(qi: number): void {
-        if (self.ctx !== ctx) return;
-        const q = self.queues[qi];
-        if (q && q.needsInterrupt()) self.raise(1, self.queueVector[qi] ?? VIRTIO_MSI_NO_VECTOR);
-      },
-      signalConfig(): void {
-        if (self.ctx !== ctx) return;
-        self.configGeneration = (self.configGeneration + 1) >>> 0;
-        self.raise(2, self.configVector);
-      },
-      needsReset(reason: string): void {
-        if (self.ctx === ctx) self.needsReset(reason);
-      },
-    };
-    this.ctx = ctx;
-    this.active = true;
-    this.callDevice(() => this.device.activate(ctx));
-    const d = this.deferred;
-    this.deferred = 0n;
-    for (let i = 0; i < this.queues.length; i++) if (d & (1n << BigInt(i))) this.notify(i);
-  }
-
   /** A queue notification (MMIO write, or an ioeventfd seen at the host poll). */
-  notify(qi: number): void {
+  override notify(qi: number): void {
     this.stats.notifies++;
-    if (this.status & STATUS_DEVICE_NEEDS_RESET) return;
-    if (!Number.isInteger(qi) || qi < 0 || qi >= this.queues.length) {
-      this.needsReset(`notification for queue ${qi}, which does not exist`);
-      return;
-    }
-    if (!this.active) {
-      if (this.status & STATUS_FEATURES_OK) this.deferred |= 1n << BigInt(qi);
-      else if (this.status !== 0) this.needsReset(`notification for queue ${qi} before FEATURES_OK`);
-      return;
-    }
-    if (!this.queues[qi]!.ready) return;
-    this.callDevice(() => this.device.queueNotify(qi));
-  }
-
-  private callDevice(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      if (!isGuestError(e)) {
-        this.internalErrors++;
-        this.log?.(`${this.name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      }
-      this.needsReset(e instanceof Error ? e.message : String(e));
-    }
+    super.notify(qi);
   }
 
   // ---- interrupts ----
+
+  protected usedInterrupt(qi: number): void {
+    this.raise(1, this.queueVector[qi] ?? VIRTIO_MSI_NO_VECTOR);
+  }
+
+  protected configInterrupt(): void {
+    this.raise(2, this.configVector);
+  }
+
+  protected needsResetInterrupt(): void {
+    this.configGeneration = (this.configGeneration + 1) >>> 0;
+    this.raise(2, this.configVector);
+  }
+
+  protected onReset(): void {
+    this.isr = 0;
+    this.updateIntx();
+    this.configVector = VIRTIO_MSI_NO_VECTOR;
+    this.queueVector.fill(VIRTIO_MSI_NO_VECTOR);
+  }
 
   private raise(isrBit: number, vector: number): void {
     if (this.msixEnabled) {
@@ -604,40 +483,6 @@ export class VirtioPci implements PciFunction {
       if (level) this.stats.intx++;
       this.irq.intx.set(level);
     }
-  }
-
-  needsReset(reason: string): void {
-    this.lastError = reason;
-    if (this.status & STATUS_DEVICE_NEEDS_RESET) return;
-    this.log?.(`${this.name}: device needs reset: ${reason}`);
-    this.status |= STATUS_DEVICE_NEEDS_RESET;
-    for (const q of this.queues) q.broken = true;
-    if (this.status & STATUS_DRIVER_OK) {
-      this.configGeneration = (this.configGeneration + 1) >>> 0;
-      this.raise(2, this.configVector);
-    }
-  }
-
-  private resetDevice(): void {
-    if (this.active || this.ctx) {
-      try {
-        this.device.reset();
-      } catch (e) {
-        this.internalErrors++;
-        this.log?.(`${this.name}: reset failed: ${String(e)}`);
-      }
-    }
-    this.ctx = undefined;
-    this.active = false;
-    this.status = 0;
-    this.isr = 0;
-    this.updateIntx();
-    this.driverFeatures = 0n;
-    this.dfSelect = this.gfSelect = this.queueSel = 0;
-    this.deferred = 0n;
-    this.configVector = VIRTIO_MSI_NO_VECTOR;
-    this.queueVector.fill(VIRTIO_MSI_NO_VECTOR);
-    for (const q of this.queues) q.reset();
   }
 
   close(): void {
