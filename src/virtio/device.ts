@@ -109,6 +109,21 @@ export function guard(ctx: VirtioDeviceContext | undefined, fn: () => void): voi
   }
 }
 
+/**
+ * `guard` for devices that go quiet after a guest error (net, vsock): `quiet`
+ * runs first, then `ctx.needsReset` with the device name on the reason.
+ * Other errors are VMM bugs and are rethrown.
+ */
+export function guardQuiet(ctx: VirtioDeviceContext, name: string, fn: () => void, quiet: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!isGuestError(e)) throw e;
+    quiet();
+    ctx.needsReset(`${name}: ${e.message}`);
+  }
+}
+
 /** A little helper for device config spaces: a byte buffer read/written little-endian at any size. */
 export class ConfigSpace {
   readonly bytes: Uint8Array;

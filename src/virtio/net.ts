@@ -18,7 +18,7 @@
  */
 import type { NetBackend, NetBackendListener } from '../backends/net.js';
 import { MAX_NET_FRAME, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, VNET_HDR_LEN } from '../backends/net.js';
-import { ConfigSpace, VIRTIO_ID_NET, isGuestError, type VirtioDevice, type VirtioDeviceContext } from './device.js';
+import { ConfigSpace, guardQuiet, VIRTIO_ID_NET, type VirtioDevice, type VirtioDeviceContext } from './device.js';
 import { DescChain } from './queue.js';
 
 export const VIRTIO_NET_F_CSUM = 1n << 0n;
@@ -192,13 +192,7 @@ export class VirtioNet implements VirtioDevice, NetBackendListener {
   private run(fn: () => void): void {
     const ctx = this.ctx;
     if (ctx === undefined || this.broken) return;
-    try {
-      fn();
-    } catch (e) {
-      if (!isGuestError(e)) throw e;
-      this.broken = true;
-      ctx.needsReset(`virtio-net: ${e.message}`);
-    }
+    guardQuiet(ctx, 'virtio-net', fn, () => (this.broken = true));
   }
 
   private processTx(): void {

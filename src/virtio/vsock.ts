@@ -22,7 +22,7 @@
  * more than its credit is reset. Ring/descriptor errors put the device in
  * DEVICE_NEEDS_RESET.
  */
-import { ConfigSpace, VIRTIO_ID_VSOCK, isGuestError, type VirtioDevice, type VirtioDeviceContext } from './device.js';
+import { ConfigSpace, guardQuiet, VIRTIO_ID_VSOCK, type VirtioDevice, type VirtioDeviceContext } from './device.js';
 import { DescChain } from './queue.js';
 
 export const VSOCK_HOST_CID = 2;
@@ -220,13 +220,7 @@ export class VirtioVsock implements VirtioDevice, VsockBackendListener {
   private run(fn: () => void): void {
     const ctx = this.ctx;
     if (ctx === undefined || this.broken) return;
-    try {
-      fn();
-    } catch (e) {
-      if (!isGuestError(e)) throw e;
-      this.broken = true;
-      ctx.needsReset(`virtio-vsock: ${e.message}`);
-    }
+    guardQuiet(ctx, 'virtio-vsock', fn, () => (this.broken = true));
   }
 
   // ---- guest -> device ----
