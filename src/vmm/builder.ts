@@ -88,59 +88,79 @@ async function virtioParts(cfg: MachineConfig): Promise<{
   };
 }
 
-async function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): Promise<BuiltMachine> {
-  const [{ buildArmVirt }, { EmuEngine }, { buildVirtioDevices, buildNetDevices }] = await Promise.all([
-    import('../boards/arm-virt/index.js'),
-    import('../engines/emu/index.js'),
-    virtioParts(cfg),
-  ]);
-  const virtio = buildVirtioDevices(cfg, host.consoleOutput, { wake: host.wakeTarget() });
+type VirtioParts = Awaited<ReturnType<typeof virtioParts>>;
+
+/** The config's virtio devices (blk/rng/console, then net/vsock), their cross-thread sources registered with the host. */
+function buildDevices(parts: VirtioParts, cfg: MachineConfig, host: HostLinkWorker): { virtio: VirtioDevices; net: NetDevices } {
+  const virtio = parts.buildVirtioDevices(cfg, host.consoleOutput, { wake: host.wakeTarget() });
   for (const s of virtio.sources) host.addSource(s);
-  let net;
   try {
-    net = buildNetDevices(cfg, host);
+    return { virtio, net: parts.buildNetDevices(cfg, host) };
   } catch (e) {
     virtio.close();
     throw e;
   }
-  let engineRef: { requestStop(s: ExitStatus): void } | undefined;
-  const panic = new PanicWatch((message) => engineRef?.requestStop({ kind: 'panic', message }));
-  host.consoleTap = (bytes) => panic.feed(bytes);
-  const board = buildArmVirt({
-    memorySize: cfg.memoryBytes,
-    cpus: cfg.cpus,
-    kernel,
-    initrd,
-    cmdline: cfg.cmdline,
-    consoleSink: host.consoleOutput,
-    onConsoleRxSpace: () => host.rxSpace(),
-    virtio: [...virtio.mmioFactories(() => board.memory), ...net.mmioFactories(() => board.memory)],
-  });
-  host.consoleInput = virtio.consoleInput((bytes) => board.uart.receive(bytes));
-  const engine = new EmuEngine({
-    memory: board.memory,
-    mmio: board.mmio,
-    cpus: cfg.cpus,
-    entry: board.entry,
-    dtbAddr: board.dtbAddr,
-    platform: board.platform,
-    host,
-    ...(cfg.accelOptions.jit !== undefined ? { jit: cfg.accelOptions.jit === 'on' } : {}),
-  });
-  board.attach(engine);
-  engineRef = engine;
-  const netDevs = net;
-  return {
-    engine,
-    dispose: () => {
-      virtio.close();
-      netDevs.close();
-    },
+}
+
+/** End the VM as a panic when the guest kernel panics on a console; returns the function that names the engine to stop. */
+function watchPanic(host: HostLinkWorker): (engine: { requestStop(s: ExitStatus): void }) => void {
+  let engine: { requestStop(s: ExitStatus): void } | undefined;
+  const watch = new PanicWatch((message) => engine?.requestStop({ kind: 'panic', message }));
+  host.consoleTap = (bytes) => watch.feed(bytes);
+  return (e) => {
+    engine = e;
   };
 }
 
+async function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): Promise<BuiltMachine> {
+  const [{ buildArmVirt }, { EmuEngine }, parts] = await Promise.all([
+    import('../boards/arm-virt/index.js'),
+    import('../engines/emu/index.js'),
+    virtioParts(cfg),
+  ]);
+  const { virtio, net } = buildDevices(parts, cfg, host);
+  const panicStops = watchPanic(host);
+  const close = (): void => {
+    virtio.close();
+    net.close();
+  };
+  try {
+    return startArmVirt();
+  } catch (e) {
+    close();
+    throw e;
+  }
+
+  function startArmVirt(): BuiltMachine {
+    const board = buildArmVirt({
+      memorySize: cfg.memoryBytes,
+      cpus: cfg.cpus,
+      kernel,
+      initrd,
+      cmdline: cfg.cmdline,
+      consoleSink: host.consoleOutput,
+      onConsoleRxSpace: () => host.rxSpace(),
+      virtio: [...virtio.mmioFactories(() => board.memory), ...net.mmioFactories(() => board.memory)],
+    });
+    host.consoleInput = virtio.consoleInput((bytes) => board.uart.receive(bytes));
+    const engine = new EmuEngine({
+      memory: board.memory,
+      mmio: board.mmio,
+      cpus: cfg.cpus,
+      entry: board.entry,
+      dtbAddr: board.dtbAddr,
+      platform: board.platform,
+      host,
+      ...(cfg.accelOptions.jit !== undefined ? { jit: cfg.accelOptions.jit === 'on' } : {}),
+    });
+    board.attach(engine);
+    panicStops(engine);
+    return { engine, dispose: close };
+  }
+}
+
 async function buildKvm(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8Array, initrd: Uint8Array | undefined): Promise<BuiltMachine> {
-  const [{ buildX86Board }, { KvmEngine, createMmapMemory, probeKvm, x86RamLayout }, { buildVirtioDevices, buildNetDevices, attachPciVirtio }] = await Promise.all([
+  const [{ buildX86Board }, { KvmEngine, createMmapMemory, probeKvm, x86RamLayout }, parts] = await Promise.all([
     import('../boards/x86/board.js'),
     import('../engines/kvm/index.js'),
     virtioParts(cfg),
@@ -173,17 +193,9 @@ async function buildKvm(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8A
     onExit: (status) => (engine ? engine.requestStop(status) : early.push(status)),
   });
   // virtio on x86: PCI (see virtio/pci-setup.ts for why not ACPI-described virtio-mmio).
-  const virtio = buildVirtioDevices(cfg, host.consoleOutput, { wake: host.wakeTarget() });
-  for (const s of virtio.sources) host.addSource(s);
-  let net;
-  try {
-    net = buildNetDevices(cfg, host);
-  } catch (e) {
-    virtio.close();
-    throw e;
-  }
+  const { virtio, net } = buildDevices(parts, cfg, host);
   const allVirtio = [...virtio.devices, ...net.devices];
-  const pci = allVirtio.length > 0 ? attachPciVirtio({ pio: board.pio, mmio: board.mmio, memory, devices: allVirtio, kvm: () => engine!, host }) : undefined;
+  const pci = allVirtio.length > 0 ? parts.attachPciVirtio({ pio: board.pio, mmio: board.mmio, memory, devices: allVirtio, kvm: () => engine!, host }) : undefined;
   host.consoleInput = virtio.consoleInput((bytes) => board.uart.receive(bytes));
   try {
     engine = new KvmEngine({ memory, pio: board.pio, mmio: board.mmio, cpus: cfg.cpus, bootState: board.bootState, host });
@@ -197,18 +209,15 @@ async function buildKvm(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8A
     throw e;
   }
   for (const s of early) engine.requestStop(s);
-  const panicEngine = engine;
-  const panic = new PanicWatch((message) => panicEngine.requestStop({ kind: 'panic', message }));
-  host.consoleTap = (bytes) => panic.feed(bytes);
+  watchPanic(host)(engine);
   const e = engine;
-  const netDevs = net;
   return {
     engine: e,
     kick: e.kick,
     dispose: () => {
       pci?.close();
       virtio.close();
-      netDevs.close();
+      net.close();
       e.close();
     },
   };
