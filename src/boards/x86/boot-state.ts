@@ -103,9 +103,25 @@ export interface TablesLocation {
   gdtLimit: number;
 }
 
+/** The boot GDT, no IDT, `cs`, flat data in every data segment, a busy TSS and no LDT: what both entries share. */
+function flatSegments(gdt: TablesLocation, cs: X86Segment): Omit<X86BootState['sregs'], 'cr0' | 'cr3' | 'cr4' | 'efer'> {
+  const ds = dataSegment();
+  return {
+    gdt: { base: gdt.gdtBase, limit: gdt.gdtLimit },
+    idt: { base: 0, limit: 0 },
+    cs,
+    ds,
+    es: { ...ds },
+    fs: { ...ds },
+    gs: { ...ds },
+    ss: { ...ds },
+    tr: taskSegment(),
+    ldt: unusableLdt(),
+  };
+}
+
 /** State for the 64-bit Linux boot protocol entry. `pml4` is the CR3 value (identity map built by page-tables.ts). */
 export function longModeBootState(opts: { entry: number; bootParams: number; pml4: number; stack: number; gdt: TablesLocation }): X86BootState {
-  const ds = dataSegment();
   return {
     regs: { rip: opts.entry, rsp: opts.stack, rbp: 0, rsi: opts.bootParams, rdi: 0, rax: 0, rbx: 0, rflags: RFLAGS_RESERVED },
     sregs: {
@@ -114,23 +130,13 @@ export function longModeBootState(opts: { entry: number; bootParams: number; pml
       cr3: opts.pml4,
       cr4: CR4_PAE,
       efer: EFER_LME | EFER_LMA,
-      gdt: { base: opts.gdt.gdtBase, limit: opts.gdt.gdtLimit },
-      idt: { base: 0, limit: 0 },
-      cs: codeSegment64(),
-      ds,
-      es: { ...ds },
-      fs: { ...ds },
-      gs: { ...ds },
-      ss: { ...ds },
-      tr: taskSegment(),
-      ldt: unusableLdt(),
+      ...flatSegments(opts.gdt, codeSegment64()),
     },
   };
 }
 
 /** State for the Xen PVH entry: 32-bit protected mode, paging off, EBX = hvm_start_info. */
 export function pvhBootState(opts: { entry: number; startInfo: number; gdt: TablesLocation }): X86BootState {
-  const ds = dataSegment();
   return {
     regs: { rip: opts.entry, rsp: 0, rbp: 0, rsi: 0, rdi: 0, rax: 0, rbx: opts.startInfo, rflags: RFLAGS_RESERVED },
     sregs: {
@@ -138,16 +144,7 @@ export function pvhBootState(opts: { entry: number; startInfo: number; gdt: Tabl
       cr3: 0,
       cr4: 0,
       efer: 0,
-      gdt: { base: opts.gdt.gdtBase, limit: opts.gdt.gdtLimit },
-      idt: { base: 0, limit: 0 },
-      cs: codeSegment32(),
-      ds,
-      es: { ...ds },
-      fs: { ...ds },
-      gs: { ...ds },
-      ss: { ...ds },
-      tr: taskSegment(),
-      ldt: unusableLdt(),
+      ...flatSegments(opts.gdt, codeSegment32()),
     },
   };
 }
