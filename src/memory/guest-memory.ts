@@ -36,9 +36,16 @@ export class GuestMemory {
   /** Last region hit: most accesses fall in the same region as the previous one. */
   private last: MemoryRegion | undefined;
 
-  /** Add a region backed by `buffer` (whole buffer) at guest physical `gpa`. */
-  addRegion(gpa: number, buffer: ArrayBuffer, hostAddr?: bigint): MemoryRegion {
-    const size = buffer.byteLength;
+  /**
+   * The WebAssembly.Memory whose buffer holds the first region at offset 0
+   * (emu engine: translated code addresses guest RAM directly), if any.
+   */
+  wasm?: WebAssembly.Memory;
+
+  /** Add a region backed by `buffer` (the whole buffer, or its first `length` bytes) at guest physical `gpa`. */
+  addRegion(gpa: number, buffer: ArrayBuffer, hostAddr?: bigint, length?: number): MemoryRegion {
+    const size = length ?? buffer.byteLength;
+    if (size > buffer.byteLength) throw new RangeError(`region length ${size} exceeds its buffer`);
     if (size === 0 || size > MAX_REGION_SIZE) throw new RangeError(`region size ${size} out of range`);
     if (!Number.isSafeInteger(gpa) || gpa < 0) throw new RangeError(`bad region base ${gpa}`);
     for (const r of this.regions) {
@@ -46,7 +53,7 @@ export class GuestMemory {
         throw new RangeError(`region 0x${gpa.toString(16)} overlaps region 0x${r.gpa.toString(16)}`);
       }
     }
-    const region: MemoryRegion = { gpa, size, buffer, u8: new Uint8Array(buffer), view: new DataView(buffer), hostAddr };
+    const region: MemoryRegion = { gpa, size, buffer, u8: new Uint8Array(buffer, 0, size), view: new DataView(buffer, 0, size), hostAddr };
     this.regions.push(region);
     this.regions.sort((a, b) => a.gpa - b.gpa);
     return region;
@@ -148,5 +155,29 @@ export class GuestMemory {
 export function createHeapMemory(layout: Array<{ gpa: number; size: number }>): GuestMemory {
   const mem = new GuestMemory();
   for (const { gpa, size } of layout) mem.addRegion(gpa, new ArrayBuffer(size));
+  return mem;
+}
+
+/** Bytes the emu engine keeps after RAM in a WebAssembly-backed memory (see engines/emu/arena.ts). */
+export function emuStateBytes(ramSize: number): number {
+  // codePages (one byte per RAM page) rounded to 64 KiB, then 8 vCPU areas of 68 KiB, rounded.
+  return Math.ceil(Math.ceil(ramSize / 4096) / 65536) * 65536 + 9 * 65536;
+}
+
+/**
+ * Guest memory for the emu engine: one RAM region at offset 0 of a
+ * WebAssembly.Memory, followed by the engine's state area (registers, TLB,
+ * code-page map) that translated code reads and writes. Falls back to an
+ * ordinary heap buffer when RAM plus state would not fit in 4 GiB.
+ */
+export function createEmuMemory(gpa: number, size: number): GuestMemory {
+  const ramBytes = Math.ceil(size / 65536) * 65536;
+  const total = ramBytes + emuStateBytes(size);
+  if (total > 65535 * 65536) return createHeapMemory([{ gpa, size }]);
+  const pages = total / 65536;
+  const wasm = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const mem = new GuestMemory();
+  mem.addRegion(gpa, wasm.buffer, undefined, size);
+  mem.wasm = wasm;
   return mem;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bus } from '../../src/devices/bus.js';
-import { createHeapMemory } from '../../src/memory/guest-memory.js';
+import { createEmuMemory } from '../../src/memory/guest-memory.js';
 import { EmuEngine, type EmuPlatform } from '../../src/engines/emu/index.js';
 import { HAVE_AS, assemble } from './emu-asm.js';
 
@@ -9,7 +9,7 @@ const skip = HAVE_AS ? false : 'aarch64-linux-gnu-as not installed';
 const RAM = 0x40000000;
 
 function machine(src: string, cpus: number, platform: (e: () => EmuEngine) => EmuPlatform) {
-  const memory = createHeapMemory([{ gpa: RAM, size: 16 << 20 }]);
+  const memory = createEmuMemory(RAM, 16 << 20);
   const words = assemble(src);
   words.forEach((w, i) => memory.writeU32(RAM + 4 * i, w));
   let engine: EmuEngine | undefined;

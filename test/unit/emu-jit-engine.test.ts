@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bus } from '../../src/devices/bus.js';
-import { createHeapMemory } from '../../src/memory/guest-memory.js';
+import { createEmuMemory } from '../../src/memory/guest-memory.js';
 import { EmuEngine } from '../../src/engines/emu/index.js';
 import { setJitHot } from '../../src/engines/emu/jit/run.js';
 import { HAVE_AS, assemble } from './emu-asm.js';
@@ -14,7 +14,7 @@ const skip = HAVE_AS ? false : 'aarch64-linux-gnu-as not installed';
 const RAM = 0x40000000;
 
 function run(jit: boolean): EmuEngine {
-  const memory = createHeapMemory([{ gpa: RAM, size: 16 << 20 }]);
+  const memory = createEmuMemory(RAM, 16 << 20);
   // Sum 1..100000 with loads/stores through a buffer, then stop via HVC.
   const words = assemble(`
     ldr x9, =0x40100000

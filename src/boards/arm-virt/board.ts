@@ -21,7 +21,7 @@ import { GicV2Distributor } from '../../devices/gicv2-dist.js';
 import { GicV2CpuInterface } from '../../devices/gicv2-cpu.js';
 import { Pl011 } from '../../devices/pl011.js';
 import { Pl031 } from '../../devices/pl031.js';
-import { createHeapMemory, type GuestMemory } from '../../memory/guest-memory.js';
+import { createEmuMemory, type GuestMemory } from '../../memory/guest-memory.js';
 import type { EmuCpuHandle, EmuEngineControl, EmuPlatform } from '../../engines/emu/platform.js';
 import { buildVirtDtb } from './dt.js';
 import { DTB_MAX_SIZE, ImageError, loadArm64, type Arm64ImageHeader } from './image.js';
@@ -101,7 +101,7 @@ export function buildArmVirt(o: ArmVirtOptions): ArmVirtBoard {
     return engine;
   };
 
-  const memory = createHeapMemory([{ gpa: L.VIRT_RAM, size: o.memorySize }]);
+  const memory = createEmuMemory(L.VIRT_RAM, o.memorySize);
   const mmio = new Bus('mmio');
 
   const gic = new GicV2({

@@ -13,6 +13,7 @@ import type { FpSimdContext } from './fpsimd-context.js';
 import { bigHi, bigLo, toBig } from './int64.js';
 import type { Phys } from './phys.js';
 import { walk, type WalkResult } from './mmu.js';
+import { S_OFF, S_SLOTS, TLB_FLAGS_OFF, TLB_HI_OFF, TLB_LO_OFF, TLB_RAM_OFF, XH_OFF, XL_OFF } from './arena.js';
 
 export const ZR = 31;
 export const SP = 32;
@@ -77,8 +78,9 @@ export class GuestFault {
 }
 
 export class Cpu implements FpSimdContext {
-  readonly xl = new Int32Array(34);
-  readonly xh = new Int32Array(34);
+  /** Views into the vCPU's state area when the memory is WebAssembly-backed (arena.ts), else heap arrays. */
+  readonly xl: Int32Array;
+  readonly xh: Int32Array;
   pcLo = 0;
   pcHi = 0;
   /** PSTATE.NZCV flags as 0/1 each. */
@@ -148,11 +150,15 @@ export class Cpu implements FpSimdContext {
   xMask = P_X1;
 
   /** Software TLB, direct-mapped by VA page number. */
-  readonly tlbLo = new Int32Array(TLB_SIZE);
-  readonly tlbHi = new Int32Array(TLB_SIZE);
-  readonly tlbFlags = new Int32Array(TLB_SIZE);
+  readonly tlbLo: Int32Array;
+  readonly tlbHi: Int32Array;
+  readonly tlbFlags: Int32Array;
   /** RAM page index of the entry, or -1 when the page is not fast RAM. */
-  readonly tlbRam = new Int32Array(TLB_SIZE);
+  readonly tlbRam: Int32Array;
+  /** Byte offset of this vCPU's state area in phys.wasm (-1 without one). */
+  readonly arena: number;
+  /** Slots shared with translated code (arena.ts S_*): pc and NZCV at block boundaries. */
+  readonly jitS: Int32Array;
   readonly tlbPa = new Float64Array(TLB_SIZE);
   /** Per entry: bit 0 = not global (nG), bits 2..1 = leaf level (1, 2 or 3). */
   readonly tlbMeta = new Uint8Array(TLB_SIZE);
@@ -199,6 +205,26 @@ export class Cpu implements FpSimdContext {
   ) {
     this.dv = phys.dv;
     this.u8 = phys.u8;
+    const a = phys.cpuArea(index);
+    this.arena = a;
+    if (a >= 0) {
+      const b = phys.wasm!.buffer;
+      this.jitS = new Int32Array(b, a + S_OFF, S_SLOTS);
+      this.xl = new Int32Array(b, a + XL_OFF, 34);
+      this.xh = new Int32Array(b, a + XH_OFF, 34);
+      this.tlbLo = new Int32Array(b, a + TLB_LO_OFF, TLB_SIZE);
+      this.tlbHi = new Int32Array(b, a + TLB_HI_OFF, TLB_SIZE);
+      this.tlbFlags = new Int32Array(b, a + TLB_FLAGS_OFF, TLB_SIZE);
+      this.tlbRam = new Int32Array(b, a + TLB_RAM_OFF, TLB_SIZE);
+    } else {
+      this.jitS = new Int32Array(S_SLOTS);
+      this.xl = new Int32Array(34);
+      this.xh = new Int32Array(34);
+      this.tlbLo = new Int32Array(TLB_SIZE);
+      this.tlbHi = new Int32Array(TLB_SIZE);
+      this.tlbFlags = new Int32Array(TLB_SIZE);
+      this.tlbRam = new Int32Array(TLB_SIZE);
+    }
     phys.cpus.push(this);
     this.tlbRam.fill(-1);
     this.updateMode();

@@ -6,6 +6,7 @@
 import type { Bus } from '../../devices/bus.js';
 import type { AccessSize } from '../../devices/device.js';
 import type { GuestMemory, MemoryRegion } from '../../memory/guest-memory.js';
+import { CPU_STRIDE, MAX_ARENA_CPUS } from './arena.js';
 
 export type Handler = (c: any) => void;
 
@@ -26,6 +27,14 @@ export class Phys {
   codeGen = 0;
   /** RAM pages that currently have decoded instructions (may hold stale duplicates). */
   private codeList: number[] = [];
+  /**
+   * The WebAssembly.Memory holding RAM at offset 0 and the state area after
+   * it (arena.ts), when the memory was made by createEmuMemory; the block
+   * translator needs it.
+   */
+  readonly wasm: WebAssembly.Memory | undefined;
+  /** Byte offset of the state area in `wasm` (0 without one). */
+  readonly stateBase: number = 0;
 
   constructor(
     readonly memory: GuestMemory,
@@ -42,7 +51,21 @@ export class Phys {
     const pages = Math.ceil(best.size / 4096);
     // Packed, not holey: this array is indexed on every cross-page branch.
     this.icache = Array.from({ length: pages }, () => undefined);
-    this.codePages = new Uint8Array(pages);
+    const w = memory.wasm;
+    if (w !== undefined && best.buffer === w.buffer && best.u8.byteOffset === 0) {
+      this.wasm = w;
+      this.stateBase = Math.ceil(best.size / 65536) * 65536;
+      this.codePages = new Uint8Array(w.buffer, this.stateBase, pages);
+    } else {
+      this.wasm = undefined;
+      this.codePages = new Uint8Array(pages);
+    }
+  }
+
+  /** Byte offset in `wasm` of vCPU `index`'s state area (arena.ts), or -1 without a wasm memory. */
+  cpuArea(index: number): number {
+    if (this.wasm === undefined || index < 0 || index >= MAX_ARENA_CPUS) return -1;
+    return this.stateBase + Math.ceil(this.codePages.length / 65536) * 65536 + index * CPU_STRIDE;
   }
 
   /** RAM page index of a physical address, or -1 when it is not in the fast RAM region. */

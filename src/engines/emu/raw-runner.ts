@@ -4,7 +4,7 @@
  * by the user-mode runner (user-mode.ts) for differential tests.
  */
 import { Bus } from '../../devices/bus.js';
-import { createHeapMemory, type GuestMemory } from '../../memory/guest-memory.js';
+import { createEmuMemory, type GuestMemory } from '../../memory/guest-memory.js';
 import { Cpu } from './cpu.js';
 import { runSlice } from './exec.js';
 import { jitFromEnv, runUntilJit } from './jit/run.js';
@@ -21,7 +21,7 @@ export interface RawMachine {
 export function createRawMachine(opts: { ramBase?: number; ramSize?: number } = {}): RawMachine {
   const ramBase = opts.ramBase ?? 0x40000000;
   const ramSize = opts.ramSize ?? 16 * 1024 * 1024;
-  const memory = createHeapMemory([{ gpa: ramBase, size: ramSize }]);
+  const memory = createEmuMemory(ramBase, ramSize);
   const mmio = new Bus('mmio');
   const phys = new Phys(memory, mmio);
   const cpu = new Cpu(0, phys);
