@@ -10,7 +10,6 @@ import { buildArmVirt } from '../src/boards/arm-virt/index.js';
 import { EmuEngine } from '../src/engines/emu/index.js';
 import { topBlocks } from '../src/engines/emu/jit/run.js';
 import { BOOT_MARKER, findGuest } from '../guest/assets.js';
-import { shapeCount } from '../src/engines/emu/jit/translate.js';
 
 const args = process.argv.slice(2);
 const jit = args[0] !== 'off';
@@ -60,9 +59,8 @@ const retired = engine.cpus.reduce((n, c) => n + c.retired, 0);
 const js = engine.jitStats;
 console.log(`jit=${jit ? 'on' : 'off'}: ${done ? 'marker' : JSON.stringify(status)} after ${s.toFixed(2)} s, ${(retired / 1e6).toFixed(0)} M insns, idle ${(engine.idleMs / 1000).toFixed(2)} s`);
 if (jit) {
-  console.log(`  translated ${js.translated} blocks in ${(js.translateMs / 1000).toFixed(2)} s, executed ${js.executed}, invalidated ${js.invalidated}, remapped ${js.remapped}`);
-  console.log(`  shapes ${shapeCount()}`);
-  if (process.env.TOP !== undefined) for (const b of topBlocks(engine.phys, Number(process.env.TOP))) console.log(`  runs ${b.runs} len ${b.len} page ${b.page} idx ${b.idx}\n${b.src}`);
+  console.log(`  translated ${js.translated} blocks (${js.modules} modules) in ${(js.translateMs / 1000).toFixed(2)} s, executed ${js.executed}, invalidated ${js.invalidated}, remapped ${js.remapped}`);
+  if (process.env.TOP !== undefined) for (const b of topBlocks(engine.phys, Number(process.env.TOP))) console.log(`  runs ${b.runs} len ${b.len} page ${b.page} idx ${b.idx}`);
   console.log(`  insns in blocks ${(js.jitInsns / 1e6).toFixed(0)} M, interpreted ${(js.interpInsns / 1e6).toFixed(0)} M`);
 }
 process.exitCode = done ? 0 : 1;

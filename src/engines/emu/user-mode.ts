@@ -230,7 +230,8 @@ function syscall(p: Proc, c: Cpu): void {
   c.setX(0, BigInt.asUintN(64, BigInt(ret)));
 }
 
-export function runUserElf(elf: Uint8Array, argv: string[] = ['prog'], maxInsns = 2_000_000_000): UserRunResult {
+/** A loaded user-mode process (for runUserElf and for lockstep debugging tools). */
+export function startUserElf(elf: Uint8Array, argv: string[] = ['prog']): { m: RawMachine; cpu: Cpu; exitCode: () => number | undefined; stdout: () => number[] } {
   const m = createRawMachine({ ramBase: 0, ramSize: RAM_SIZE });
   const c = m.cpu;
   const info = loadElf(m, elf);
@@ -257,13 +258,18 @@ export function runUserElf(elf: Uint8Array, argv: string[] = ['prog'], maxInsns 
   c.sp = BigInt(sp);
   c.pc = BigInt(info.entry);
   c.daif = 0;
+  return { m, cpu: c, exitCode: () => p.exitCode, stdout: () => p.out };
+}
+
+export function runUserElf(elf: Uint8Array, argv: string[] = ['prog'], maxInsns = 2_000_000_000): UserRunResult {
+  const { cpu: c, exitCode, stdout: out } = startUserElf(elf, argv);
   let n = 0;
   const slice = jitFromEnv() === true ? runSliceJit : runSlice;
   while (c.on && n < maxInsns) n += slice(c, 100000);
-  const stdoutBytes = Uint8Array.from(p.out);
+  const stdoutBytes = Uint8Array.from(out());
   const stdout = new TextDecoder().decode(stdoutBytes);
-  const res: UserRunResult = { stdout, stdoutBytes, exitCode: p.exitCode ?? -1, instructions: n };
-  if (p.exitCode === undefined) {
+  const res: UserRunResult = { stdout, stdoutBytes, exitCode: exitCode() ?? -1, instructions: n };
+  if (exitCode() === undefined) {
     res.crash = `esr=0x${c.esr.toString(16)} elr=0x${c.elr.toString(16)} far=0x${c.far.toString(16)} pc=0x${c.pc.toString(16)}`;
   }
   return res;
