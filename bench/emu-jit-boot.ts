@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { buildArmVirt } from '../src/boards/arm-virt/index.js';
 import { EmuEngine } from '../src/engines/emu/index.js';
-import { topBlocks } from '../src/engines/emu/jit/run.js';
+import { PROF, topBlocks } from '../src/engines/emu/jit/run.js';
 import { BOOT_MARKER, findGuest } from '../guest/assets.js';
 
 const args = process.argv.slice(2);
@@ -57,10 +57,18 @@ const status = engine.run();
 const s = (performance.now() - t0) / 1000;
 const retired = engine.cpus.reduce((n, c) => n + c.retired, 0);
 const js = engine.jitStats;
-console.log(`jit=${jit ? 'on' : 'off'}: ${done ? 'marker' : JSON.stringify(status)} after ${s.toFixed(2)} s, ${(retired / 1e6).toFixed(0)} M insns, idle ${(engine.idleMs / 1000).toFixed(2)} s`);
+// CPU time of this (main) thread, and of the whole process (V8's background compiler threads included):
+// on a shared host these say more than wall time.
+const threadCpu = (): number => {
+  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+const cu = process.cpuUsage();
+console.log(`jit=${jit ? 'on' : 'off'}: ${done ? 'marker' : JSON.stringify(status)} after ${s.toFixed(2)} s, ${(retired / 1e6).toFixed(0)} M insns, idle ${(engine.idleMs / 1000).toFixed(2)} s, cpu: main thread ${threadCpu().toFixed(2)} s, process ${((cu.user + cu.system) / 1e6).toFixed(2)} s`);
 if (jit) {
   console.log(`  translated ${js.translated} blocks (${js.modules} modules) in ${(js.translateMs / 1000).toFixed(2)} s, executed ${js.executed}, invalidated ${js.invalidated}, remapped ${js.remapped}`);
   if (process.env.TOP !== undefined) for (const b of topBlocks(engine.phys, Number(process.env.TOP))) console.log(`  runs ${b.runs} len ${b.len} page ${b.page} idx ${b.idx}`);
+  if (process.env.PROF !== undefined) console.log(`  prof ${JSON.stringify(PROF)} cpu ${JSON.stringify(process.cpuUsage())}`);
   console.log(`  insns in blocks ${(js.jitInsns / 1e6).toFixed(0)} M, interpreted ${(js.interpInsns / 1e6).toFixed(0)} M`);
 }
 process.exitCode = done ? 0 : 1;

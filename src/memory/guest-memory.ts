@@ -160,8 +160,10 @@ export function createHeapMemory(layout: Array<{ gpa: number; size: number }>): 
 
 /** Bytes the emu engine keeps after RAM in a WebAssembly-backed memory (see engines/emu/arena.ts). */
 export function emuStateBytes(ramSize: number): number {
-  // codePages (one byte per RAM page) rounded to 64 KiB, then 8 vCPU areas of 68 KiB, rounded.
-  return Math.ceil(Math.ceil(ramSize / 4096) / 65536) * 65536 + 9 * 65536;
+  // codePages (one byte per RAM page) rounded to 64 KiB, 8 vCPU areas of 68 KiB (rounded),
+  // code generations (4 bytes per page, rounded), the block hash table (2 MiB).
+  const pages = Math.ceil(ramSize / 4096);
+  return Math.ceil(pages / 65536) * 65536 + 9 * 65536 + Math.ceil((pages * 4) / 65536) * 65536 + 2 * 1024 * 1024;
 }
 
 /**

@@ -18,6 +18,21 @@ export const S_PCHI = 1;
 export const S_NZCV = 2;
 export const S_SLOTS = 16;
 
+/** The vCPU's EL and instruction-fetch permission mask (Cpu.xMask), for the dispatcher. */
+export const S_EL = 3;
+export const S_XMASK = 4;
+/** Blocks entered by the dispatcher (statistics). */
+export const S_EXEC = 5;
+
+/**
+ * Block hash table (after the per-page code generations): HASH_ENTRIES
+ * entries of 32 bytes: key (RAM page * 1024 + word index + 1), virtual page
+ * lo, hi, EL, code generation of the page, table index of the function.
+ */
+export const HASH_BITS = 16;
+export const HASH_ENTRIES = 1 << HASH_BITS;
+export const HASH_ENTRY = 32;
+
 /** X registers (34 int32 each, see Cpu): low and high halves. */
 export const XL_OFF = 0x100;
 export const XH_OFF = 0x200;

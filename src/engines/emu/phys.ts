@@ -35,6 +35,10 @@ export class Phys {
   readonly wasm: WebAssembly.Memory | undefined;
   /** Byte offset of the state area in `wasm` (0 without one). */
   readonly stateBase: number = 0;
+  /** Per RAM page: bumped whenever its decoded code is dropped (translated blocks check it). */
+  readonly pageGen: Int32Array;
+  /** Byte offset of the block hash table in `wasm` (arena.ts), 0 without one. */
+  readonly hashBase: number = 0;
 
   constructor(
     readonly memory: GuestMemory,
@@ -56,9 +60,13 @@ export class Phys {
       this.wasm = w;
       this.stateBase = Math.ceil(best.size / 65536) * 65536;
       this.codePages = new Uint8Array(w.buffer, this.stateBase, pages);
+      const genOff = this.stateBase + Math.ceil(pages / 65536) * 65536 + 9 * 65536;
+      this.pageGen = new Int32Array(w.buffer, genOff, pages);
+      this.hashBase = genOff + Math.ceil((pages * 4) / 65536) * 65536;
     } else {
       this.wasm = undefined;
       this.codePages = new Uint8Array(pages);
+      this.pageGen = new Int32Array(pages);
     }
   }
 
@@ -77,6 +85,7 @@ export class Phys {
   invalidateCode(page: number): void {
     this.icache[page] = undefined;
     this.codePages[page] = 0;
+    this.pageGen[page]!++;
     this.codeGen++;
   }
 
@@ -91,6 +100,7 @@ export class Phys {
     for (const p of this.codeList) {
       this.icache[p] = undefined;
       this.codePages[p] = 0;
+      this.pageGen[p]!++;
     }
     this.codeList = [];
     this.codeGen++;

@@ -24,13 +24,28 @@
  * this loop is the interpreter.
  */
 import { EC_IABT_CUR, EC_IABT_LOW, FSC_EXTERNAL, GuestFault, type Cpu } from '../cpu.js';
-import { S_NZCV, S_PCHI, S_PCLO } from '../arena.js';
+import {
+  HASH_BITS,
+  HASH_ENTRIES,
+  HASH_ENTRY,
+  S_EL,
+  S_EXEC,
+  S_NZCV,
+  S_OFF,
+  S_PCHI,
+  S_PCLO,
+  S_XMASK,
+  TLB_FLAGS_OFF,
+  TLB_HI_OFF,
+  TLB_LO_OFF,
+  TLB_RAM_OFF,
+} from '../arena.js';
 import { decode } from '../decode.js';
 import { runSlice } from '../exec.js';
 import { toBig } from '../int64.js';
 import type { Handler, Phys } from '../phys.js';
-import { isTerminator, translate } from './translate.js';
-import { encodeModule, I32, type Fn } from './wasm.js';
+import { COUNT_MASK, INTERP_NEXT, STOP, isTerminator, translate } from './translate.js';
+import { Bytes, encodeModule, Fn, I32, Op } from './wasm.js';
 
 /** Entries reached this many times get translated (TSVISOR_EMU_JIT_HOT overrides; 0 = translate at once, for tests). */
 export const HOT = (() => {
@@ -69,6 +84,8 @@ type BlockFn = (cpuArea: number, budget: number) => number;
 
 interface Block {
   fn: BlockFn;
+  /** Index in the shared function table (the dispatcher's call_indirect). */
+  tidx: number;
   vaLo: number;
   vaHi: number;
   el: number;
@@ -108,6 +125,12 @@ interface JitState {
   lastK: number;
   imports: Record<string, Record<string, unknown>>;
   memPages: number;
+  /** Every translated block, by table index, for the in-wasm dispatcher. */
+  table: WebAssembly.Table;
+  /** dispatch(cpuArea, budget, tableIndex): runs blocks back to back while the hash table knows the next pc. */
+  dispatch: ((area: number, budget: number, tidx: number) => number) | undefined;
+  /** The block hash table (arena.ts) as int32. */
+  hash: Int32Array;
 }
 
 const states = new WeakMap<Phys, JitState>();
@@ -126,7 +149,11 @@ function stateOf(phys: Phys): JitState {
       lastK: 0,
       imports: {},
       memPages: phys.wasm === undefined ? 0 : phys.wasm.buffer.byteLength / 65536,
+      table: new WebAssembly.Table({ initial: 0, element: 'anyfunc' }),
+      dispatch: undefined,
+      hash: phys.wasm === undefined ? new Int32Array(8) : new Int32Array(phys.wasm.buffer, phys.hashBase, (HASH_ENTRIES * HASH_ENTRY) / 4),
     };
+    if (phys.wasm !== undefined && DISPATCH) st.dispatch = buildDispatcher(phys, st);
     const h = (hidx: number, k: number): number => {
       const c = st.cur!;
       const S = c.jitS;
@@ -172,6 +199,95 @@ function handlerId(st: JitState, h: Handler): number {
 }
 
 const FN_TYPE = { params: [I32, I32], results: [I32] };
+/** Chain blocks inside WebAssembly (TSVISOR_EMU_JIT_CHAIN=0 returns to the run loop after every block). */
+const DISPATCH = process.env.TSVISOR_EMU_JIT_CHAIN !== '0';
+
+/**
+ * The dispatcher: call the block at table index `tidx`; while it ends
+ * normally and the budget lasts, translate the next pc through the
+ * instruction TLB (the hit path of fetchTranslate), find the block in the
+ * hash table (physical page + index, virtual page, EL, code generation of
+ * the page) and call it. Anything else returns to the run loop with pc in S.
+ */
+function buildDispatcher(phys: Phys, st: JitState): (area: number, budget: number, tidx: number) => number {
+  const f = new Fn(3);
+  const CPU = 0;
+  const BUDGET = 1;
+  const TIDX = 2;
+  const n = f.local(I32);
+  const r = f.local(I32);
+  const lo = f.local(I32);
+  const hi = f.local(I32);
+  const i4 = f.local(I32);
+  const page = f.local(I32);
+  const e = f.local(I32);
+  const key = f.local(I32);
+  const S = (slot: number): number => S_OFF + 4 * slot;
+  const H = phys.hashBase;
+  const genOff = phys.pageGen.byteOffset;
+  const retIf = (): void => {
+    f.ctl(Op.if).get(n).op(Op.return).op(Op.end);
+  };
+  f.ctl(Op.loop);
+  f.get(CPU).get(BUDGET).get(n).op(Op.i32_sub).get(TIDX);
+  f.code.byte(0x11).u32(0).u32(0); // call_indirect (type 0) table 0
+  f.set(r);
+  f.get(CPU).get(CPU).mem(Op.i32_load, 2, S(S_EXEC)).i32(1).op(Op.i32_add).mem(Op.i32_store, 2, S(S_EXEC));
+  f.get(n).get(r).i32(COUNT_MASK).op(Op.i32_and).op(Op.i32_add).set(n);
+  f.get(r).i32(STOP | INTERP_NEXT).op(Op.i32_and);
+  f.ctl(Op.if).get(n).get(r).i32(STOP | INTERP_NEXT).op(Op.i32_and).op(Op.i32_or).op(Op.return).op(Op.end);
+  f.get(n).get(BUDGET).op(Op.i32_ge_s);
+  retIf();
+  f.get(CPU).mem(Op.i32_load, 2, S(S_PCLO)).set(lo);
+  f.get(CPU).mem(Op.i32_load, 2, S(S_PCHI)).set(hi);
+  f.get(lo).i32(3).op(Op.i32_and);
+  retIf();
+  f.get(lo).i32(12).op(Op.i32_shr_u).get(hi).op(Op.i32_xor).i32(4095).op(Op.i32_and).i32(2).op(Op.i32_shl).get(CPU).op(Op.i32_add).set(i4);
+  f.get(i4).mem(Op.i32_load, 2, TLB_LO_OFF).get(lo).i32(-4096).op(Op.i32_and).op(Op.i32_ne);
+  retIf();
+  f.get(i4).mem(Op.i32_load, 2, TLB_HI_OFF).get(hi).op(Op.i32_ne);
+  retIf();
+  f.get(i4).mem(Op.i32_load, 2, TLB_FLAGS_OFF).get(CPU).mem(Op.i32_load, 2, S(S_XMASK)).op(Op.i32_and).op(Op.i32_eqz);
+  retIf();
+  f.get(i4).mem(Op.i32_load, 2, TLB_RAM_OFF).tee(page).i32(0).op(Op.i32_lt_s);
+  retIf();
+  f.get(page).i32(10).op(Op.i32_shl).get(lo).i32(4095).op(Op.i32_and).i32(2).op(Op.i32_shr_u).op(Op.i32_add).i32(1).op(Op.i32_add).set(key);
+  f.get(key).i32(0x9e3779b1 | 0).op(0x6c); // i32.mul
+  f.i32(32 - HASH_BITS).op(Op.i32_shr_u).i32(5).op(Op.i32_shl).set(e);
+  f.get(e).mem(Op.i32_load, 2, H).get(key).op(Op.i32_ne);
+  retIf();
+  f.get(e).mem(Op.i32_load, 2, H + 4).get(lo).i32(-4096).op(Op.i32_and).op(Op.i32_ne);
+  retIf();
+  f.get(e).mem(Op.i32_load, 2, H + 8).get(hi).op(Op.i32_ne);
+  retIf();
+  f.get(e).mem(Op.i32_load, 2, H + 12).get(CPU).mem(Op.i32_load, 2, S(S_EL)).op(Op.i32_ne);
+  retIf();
+  f.get(e).mem(Op.i32_load, 2, H + 16).get(page).i32(2).op(Op.i32_shl).mem(Op.i32_load, 2, genOff).op(Op.i32_ne);
+  retIf();
+  f.get(e).mem(Op.i32_load, 2, H + 20).set(TIDX);
+  f.br(Op.br, 0);
+  f.op(Op.end);
+  f.op(Op.unreachable);
+
+  const out = new Bytes();
+  out.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  const ts = new Bytes().u32(2);
+  ts.byte(0x60).u32(2).bytes([I32, I32]).u32(1).byte(I32);
+  ts.byte(0x60).u32(3).bytes([I32, I32, I32]).u32(1).byte(I32);
+  out.section(1, ts);
+  const im = new Bytes().u32(2);
+  im.name('env').name('mem').byte(0x02).byte(0x01).u32(st.memPages).u32(st.memPages);
+  im.name('env').name('tbl').byte(0x01).byte(0x70).byte(0x00).u32(0);
+  out.section(2, im);
+  out.section(3, new Bytes().u32(1).u32(1));
+  out.section(7, new Bytes().u32(1).name('d').byte(0x00).u32(0));
+  const code = new Bytes().u32(1);
+  f.encode(code);
+  out.section(10, code);
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(out.done()), { env: { mem: phys.wasm, tbl: st.table } });
+  return inst.exports.d as (area: number, budget: number, tidx: number) => number;
+}
+
 const H_TYPE = { params: [I32, I32], results: [I32] };
 
 /** Translate and compile every queued block whose page is still current. */
@@ -211,19 +327,44 @@ function compileQueue(phys: Phys, st: JitState): void {
     meta.push({ p, len: t.len });
   }
   if (fns.length > 0) {
+    const t1 = performance.now();
     const bytes = encodeModule(st.memPages, [{ name: 'h', type: H_TYPE }], FN_TYPE, fns);
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), st.imports);
+    const t2 = performance.now();
+    const mod = new WebAssembly.Module(bytes);
+    const t3 = performance.now();
+    const inst = new WebAssembly.Instance(mod, st.imports);
+    const t4 = performance.now();
+    PROF.gen += t1 - t0;
+    PROF.enc += t2 - t1;
+    PROF.mod += t3 - t2;
+    PROF.inst += t4 - t3;
+    PROF.bytes += bytes.length;
     st.stats.modules++;
+    const base = st.table.grow(meta.length);
     meta.forEach(({ p, len }, k) => {
       const jp = p.jp;
       if (jp.blocks[p.idx] === undefined) jp.count++;
-      jp.blocks[p.idx] = { fn: inst.exports[`f${k}`] as BlockFn, vaLo: p.vaLo, vaHi: p.vaHi, el: p.el, len, runs: 0 };
+      const fn = inst.exports[`f${k}`] as BlockFn;
+      st.table.set(base + k, fn);
+      jp.blocks[p.idx] = { fn, tidx: base + k, vaLo: p.vaLo, vaHi: p.vaHi, el: p.el, len, runs: 0 };
+      // Publish it to the dispatcher (overwriting whatever held the slot).
+      const key = ((p.rp << 10) + p.idx + 1) | 0;
+      const e = (Math.imul(key, 0x9e3779b1 | 0) >>> (32 - HASH_BITS)) * (HASH_ENTRY / 4);
+      const H = st.hash;
+      H[e] = key;
+      H[e + 1] = p.vaLo;
+      H[e + 2] = p.vaHi;
+      H[e + 3] = p.el;
+      H[e + 4] = phys.pageGen[p.rp]!;
+      H[e + 5] = base + k;
       st.stats.translated++;
     });
   }
   // Entries of pages invalidated meanwhile start counting again on their new JitPage.
   st.stats.translateMs += performance.now() - t0;
 }
+
+export const PROF = { gen: 0, enc: 0, mod: 0, inst: 0, bytes: 0 };
 
 const NO_PAGE: Array<Handler | undefined> = [];
 
@@ -241,6 +382,7 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
   const hot = st.hot;
   const S = c.jitS;
   const area = c.arena;
+  const dispatch = st.dispatch;
   const hasStop = stop !== undefined;
   const stopLo = hasStop ? Number(stop & 0xffffffffn) | 0 : 0;
   const stopHi = hasStop ? Number((stop >> 32n) & 0xffffffffn) | 0 : 0;
@@ -254,6 +396,7 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
   let ihi = 0;
   let inBlock = false;
   let entry = true;
+  let interpNext = false;
   let n = 0;
   let interp = 0;
   let jitN = 0;
@@ -331,8 +474,24 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
             S[S_NZCV] = (c.nf << 3) | (c.zf << 2) | (c.cf << 1) | c.vf;
             st.cur = c;
             inBlock = true;
-            const k = b.fn(area, c.sliceEnd - n);
+            let k: number;
+            if (dispatch !== undefined && !hasStop) {
+              // Chained: the dispatcher runs this block and the next ones it finds in the hash table.
+              S[S_PCLO] = lo;
+              S[S_PCHI] = hi;
+              S[S_EL] = c.el;
+              S[S_XMASK] = c.xMask;
+              S[S_EXEC] = 0;
+              k = dispatch(area, c.sliceEnd - n, b.tidx);
+              stats.executed += S[S_EXEC]! - 1;
+            } else k = b.fn(area, c.sliceEnd - n);
             inBlock = false;
+            k &= ~STOP;
+            if (k >= INTERP_NEXT) {
+              // The block stopped before a load/store its fast path could not do.
+              k -= INTERP_NEXT;
+              interpNext = true;
+            }
             c.pcLo = S[S_PCLO]!;
             c.pcHi = S[S_PCHI]!;
             const f = S[S_NZCV]!;
@@ -345,8 +504,30 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
             jitN += k;
             stats.executed++;
             // The block may have branched anywhere (or ended the slice): next pc is an entry.
-            continue;
+            if (!interpNext) continue;
           }
+        }
+        if (interpNext) {
+          // One instruction on the interpreter (the one a block stopped before); then an entry again.
+          interpNext = false;
+          if (n >= c.sliceEnd) break;
+          const cur = c.pcLo;
+          if ((cur & ~0xfff) !== pageLo || c.pcHi !== pageHi) continue;
+          const i2 = (cur & 0xfff) >>> 2;
+          ilo = cur;
+          ihi = c.pcHi;
+          let h2 = hs[i2];
+          if (h2 === undefined) {
+            h2 = decode(dv.getUint32(ramOff + (cur & 0xfff), true));
+            hs[i2] = h2;
+          }
+          c.pcLo = (cur + 4) | 0;
+          if (cur === -4) c.pcHi = (ihi + 1) | 0;
+          n++;
+          interp++;
+          h2(c);
+          entry = true;
+          continue;
         }
         // Interpret one instruction, as runSlice does.
         ilo = lo;

@@ -36,6 +36,13 @@ import { S_NZCV, S_OFF, S_PCHI, S_PCLO, TLB_FLAGS_OFF, TLB_HI_OFF, TLB_LO_OFF, T
 import { bigHi, bigLo } from '../int64.js';
 import { Fn, I32, I64, Op } from './wasm.js';
 
+/** Result bit of a block function: interpret the instruction at pc before looking up blocks again. */
+export const INTERP_NEXT = 0x40000000;
+/** Result bit of a block function: a handler ended the slice (return to the run loop). */
+export const STOP = 0x20000000;
+/** Mask of the instruction count in a block function's result. */
+export const COUNT_MASK = 0x1fffffff;
+
 /** Longest block, in instructions (bounds interrupt latency beyond the slice budget). */
 export const MAX_BLOCK = 128;
 
@@ -111,6 +118,9 @@ class Emitter {
   fr = -1;
   t64a: number;
   t64b: number;
+  /** Exit pc (i64) and result (i32) for the epilogue. */
+  epc: number;
+  cnt: number;
   t32a: number;
   t32b: number;
   t32c: number;
@@ -165,6 +175,8 @@ class Emitter {
     this.t32c = f.local(I32);
     this.t64a = f.local(I64);
     this.t64b = f.local(I64);
+    this.epc = f.local(I64);
+    this.cnt = f.local(I32);
     for (let r = 0; r <= SP; r++) if (this.used[r] !== 0) this.x[r] = f.local(I64);
     if (usesFlags) {
       this.nf = f.local(I32);
@@ -397,12 +409,45 @@ class Emitter {
     this.f.get(this.P_CPU).i32(hi).mem(Op.i32_store, 2, S_OFF + 4 * S_PCHI);
   }
 
+  /**
+   * Leave the block through the common epilogue (stores the written
+   * registers and NZCV): pc is pushed by `pushPc` (i64), the result is
+   * n + retired, or-ed with `flag`. The translation-time flag state is kept.
+   */
+  exitVia(pushPc: () => void, retired: number, flag = 0): void {
+    const f = this.f;
+    const saved = this.fstate;
+    this.materialize();
+    this.fstate = saved;
+    pushPc();
+    f.set(this.epc);
+    f.get(this.n).i32(retired).op(Op.i32_add);
+    if (flag !== 0) f.i32(flag).op(Op.i32_or);
+    f.set(this.cnt);
+    f.br(Op.br, this.depth - 1);
+  }
+
   /** Leave the block with pc = (lo, hi) after `retired` instructions of this pass. */
   exitConst(lo: number, hi: number, retired: number): void {
-    this.storeRegs();
-    this.storeFlags();
-    this.setPc(lo, hi);
-    this.f.get(this.n).i32(retired).op(Op.i32_add).op(Op.return);
+    this.exitVia(() => this.f.i64(lo, hi), retired);
+  }
+
+  /** The epilogue after the exit block: written registers, NZCV and pc to memory; returns cnt. */
+  epilogue(): void {
+    const f = this.f;
+    for (let r = 0; r <= SP; r++) {
+      if (this.written[r] === 0 || this.used[r] === 0) continue;
+      f.get(this.P_CPU).get(this.x[r]!).mem(Op.i64_store32, 2, XL_OFF + 4 * r);
+      f.get(this.P_CPU).get(this.x[r]!).i64(32, 0).op(Op.i64_shr_u).mem(Op.i64_store32, 2, XH_OFF + 4 * r);
+    }
+    if (this.usesFlags) {
+      this.fstate = F_LOCALS;
+      this.fdirty = true;
+      this.storeFlags();
+    }
+    f.get(this.P_CPU).get(this.epc).mem(Op.i64_store32, 2, S_OFF + 4 * S_PCLO);
+    f.get(this.P_CPU).get(this.epc).i64(32, 0).op(Op.i64_shr_u).mem(Op.i64_store32, 2, S_OFF + 4 * S_PCHI);
+    f.get(this.cnt);
   }
 
   /** Branch to (lo, hi): loops when it is the block start and the block may loop, else exits. */
@@ -414,10 +459,7 @@ class Emitter {
       if (this.usesFlags) this.materialize();
       // Flags now in locals (F_LOCALS) as at the loop head.
       f.get(this.n).get(this.P_BUDGET).op(Op.i32_lt_s).br(Op.br_if, this.depth - 1 - this.loopDepth);
-      this.storeRegs();
-      this.storeFlags();
-      this.setPc(lo, hi);
-      f.get(this.n).op(Op.return);
+      this.exitConst(lo, hi, 0);
       return;
     }
     this.exitConst(lo, hi, retired);
@@ -435,12 +477,14 @@ class Emitter {
     f.i32(h).get(this.n).i32(this.k).op(Op.i32_add).call(0);
     if (terminal) {
       // The handler set pc (a branch, exception, ERET...): memory holds everything.
-      f.op(Op.drop).get(this.n).i32(this.k + 1).op(Op.i32_add).op(Op.return);
+      f.set(this.t32a);
+      f.get(this.n).i32(this.k + 1).op(Op.i32_add);
+      f.i32(STOP).i32(0).get(this.t32a).op(Op.select).op(Op.i32_or).op(Op.return);
       return;
     }
     // Nonzero: the slice ended; memory holds the state, pc is in S.
     f.ctl(Op.if);
-    f.get(this.n).i32(this.k + 1).op(Op.i32_add).op(Op.return);
+    f.get(this.n).i32(this.k + 1).op(Op.i32_add).i32(STOP).op(Op.i32_or).op(Op.return);
     f.op(Op.end);
     this.loadRegs();
     if (memSlow) {
@@ -864,8 +908,9 @@ function tlbAccess(e: Emitter, size: number, store: boolean, h: number, body: ()
   f.br(Op.br, 1);
   f.op(Op.end);
   e.depth--;
-  // slow path
-  e.callHandler(h, true);
+  // Slow path (TLB miss, MMIO, page crossing, code page, fault): leave the block
+  // before this instruction; the run loop interprets it.
+  e.exitVia(() => f.i64(e.pcLo, e.pcHi), e.k, INTERP_NEXT);
   f.op(Op.end);
   e.depth--;
 }
@@ -1097,11 +1142,7 @@ function emitBranch(e: Emitter, w: number, sideExit: boolean): boolean {
       f.i64(next[0], next[1]);
       e.wx(30);
     }
-    e.storeRegs();
-    e.storeFlags();
-    f.get(e.P_CPU).get(e.t64b).mem(Op.i64_store32, 2, S_OFF + 4 * S_PCLO);
-    f.get(e.P_CPU).get(e.t64b).i64(32, 0).op(Op.i64_shr_u).mem(Op.i64_store32, 2, S_OFF + 4 * S_PCHI);
-    f.get(e.n).i32(k1).op(Op.i32_add).op(Op.return);
+    e.exitVia(() => f.get(e.t64b), k1);
     return true;
   }
   return false;
@@ -1122,13 +1163,15 @@ function pass(inp: TranslateInput, e: Emitter, codePagesOff: number): number {
   f.i32(0).set(e.n);
   e.loadRegs();
   e.loadFlags();
+  f.ctl(Op.block); // the exit block: every exit branches to its end (the epilogue)
+  e.depth = 1;
   if (e.hasLoop) {
     f.ctl(Op.loop);
-    e.loopDepth = 0;
-    e.depth = 1;
+    e.loopDepth = 1;
+    e.depth = 2;
     e.dirty.set(e.written);
     e.fdirty = e.usesFlags;
-  } else if (e.rec !== undefined) e.loopDepth = 0;
+  }
   let k = 0;
   let i = idx;
   let ended = false;
@@ -1162,8 +1205,9 @@ function pass(inp: TranslateInput, e: Emitter, codePagesOff: number): number {
     e.exitConst(nx[0], nx[1], k);
   }
   if (e.hasLoop) f.op(Op.end);
-  // Every path returned; the function end needs a value.
-  f.op(Op.unreachable);
+  f.op(Op.end);
+  e.depth = 0;
+  e.epilogue();
   return k;
 }
 

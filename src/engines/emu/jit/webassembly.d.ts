@@ -13,6 +13,13 @@ declare namespace WebAssembly {
     readonly buffer: ArrayBuffer;
     grow(delta: number): number;
   }
+  class Table {
+    constructor(descriptor: { initial: number; maximum?: number; element: 'anyfunc' });
+    readonly length: number;
+    grow(delta: number): number;
+    get(index: number): unknown;
+    set(index: number, value: unknown): void;
+  }
   class Module {
     constructor(bytes: Uint8Array);
   }
