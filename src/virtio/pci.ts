@@ -18,7 +18,7 @@
  * Config space accesses from the guest are untrusted: every offset/size is
  * bounds-checked; unknown functions read as all ones.
  */
-import type { AccessSize, BusDevice } from '../devices/device.js';
+import type { AccessSize, BusDevice, IrqLine } from '../devices/device.js';
 
 export const PCI_CONFIG_ADDRESS = 0xcf8;
 export const PCI_CONFIG_DATA = 0xcfc;
@@ -49,6 +49,29 @@ export const PCI_STATUS_CAP_LIST = 0x10;
 export const PCI_STATUS_INTERRUPT = 0x08;
 
 export const PCI_BAR_MEM_TYPE_64 = 0x4;
+
+/**
+ * INTx lines are shared (4 per bus, swizzled by slot): several functions'
+ * level outputs on one interrupt input, high while any of them is high.
+ * Returns a maker of one source line per function.
+ */
+export function sharedIntx(out: IrqLine): () => IrqLine {
+  const high = new Set<number>();
+  let next = 0;
+  return () => {
+    const id = next++;
+    return {
+      set(level) {
+        if (level) high.add(id);
+        else high.delete(id);
+        out.set(high.size > 0);
+      },
+      pulse() {
+        out.pulse();
+      },
+    };
+  };
+}
 
 /** A memory BAR of a function. */
 export interface PciBar {

@@ -11,11 +11,11 @@
  *    write there; refusing it keeps a hostile guest from aiming a device's
  *    interrupts at its own registers (re-entrancy) or at RAM.
  */
-import type { BusDevice, IrqLine } from '../../devices/device.js';
+import type { BusDevice } from '../../devices/device.js';
 import type { Bus } from '../../devices/bus.js';
 import type { GicV2 } from '../../devices/gicv2.js';
 import { GicV2m, V2M_MSI_SETSPI_NS } from '../../devices/gicv2m.js';
-import { PciBus, PCI_HOST_BRIDGE_GENERIC, type PciFunction } from '../../virtio/pci.js';
+import { PciBus, PCI_HOST_BRIDGE_GENERIC, sharedIntx, type PciFunction } from '../../virtio/pci.js';
 import { pciEcam } from '../../virtio/pci-ecam.js';
 import type { MsiVector, PciInterrupts } from '../../virtio/pci-virtio.js';
 import { pciIntxSpi } from './dt.js';
@@ -32,25 +32,6 @@ export interface ArmVirtPci {
   readonly stats: { msiDropped: number };
 }
 
-/** Several level sources on one line: high while any is high. */
-function wiredOr(out: IrqLine): () => IrqLine {
-  const high = new Set<number>();
-  let next = 0;
-  return () => {
-    const id = next++;
-    return {
-      set(level) {
-        if (level) high.add(id);
-        else high.delete(id);
-        out.set(high.size > 0);
-      },
-      pulse() {
-        out.pulse();
-      },
-    };
-  };
-}
-
 export function attachArmVirtPci(mmio: Bus, gic: GicV2, factories: readonly PciFunctionFactory[]): ArmVirtPci {
   if (factories.length > 31) throw new RangeError('arm-virt: at most 31 PCI functions');
   const bus = new PciBus(L.VIRT_PCIE_MMIO, L.VIRT_PCIE_MMIO_SIZE, PCI_HOST_BRIDGE_GENERIC);
@@ -63,7 +44,7 @@ export function attachArmVirtPci(mmio: Bus, gic: GicV2, factories: readonly PciF
   mmio.register(L.VIRT_GIC_V2M, L.VIRT_GIC_V2M_SIZE, v2m);
   const stats = { msiDropped: 0 };
   const setSpiAddr = L.VIRT_GIC_V2M + V2M_MSI_SETSPI_NS;
-  const intxLines = [0, 1, 2, 3].map((i) => wiredOr(gic.spiLine(L.VIRT_PCIE_SPI_BASE + i)));
+  const intxLines = [0, 1, 2, 3].map((i) => sharedIntx(gic.spiLine(L.VIRT_PCIE_SPI_BASE + i)));
   const msi = (): MsiVector => {
     let data: number | undefined;
     return {
