@@ -4,7 +4,7 @@
  * maps to an exit code with exitCodeFor (0 for a guest poweroff).
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, parseAccelFlag, parseDiskFlag, type MachineOptions } from '../vmm/config.js';
+import { ConfigError, parseAccelFlag, parseDiskFlag, parseVirtioTransportFlag, type MachineOptions } from '../vmm/config.js';
 import { exitCodeFor, type ExitStatus } from '../vmm/engine.js';
 import { Machine } from '../vmm/machine.js';
 import { hardwareKvm } from '../vmm/host-facts.js';
@@ -44,6 +44,9 @@ tsvisor run [options]
   --vsock cid=N,socket=PATH
                        virtio-vsock with guest CID N; host programs connect to PATH and send
                        "CONNECT <port>\\n"; guest connections to CID 2 port P go to PATH_P
+  --virtio-transport mmio|pci
+                       how virtio devices attach: mmio (emu default) or pci (a PCI host
+                       bridge with MSI-X; the only choice for kvm)
   -h, --help           this help
 
 Console: the terminal is in raw mode while attached; Ctrl-A X quits, Ctrl-A H helps.
@@ -105,6 +108,7 @@ export function parseRunArgs(argv: string[]): MachineOptions & { help: boolean }
       'virtio-console': { type: 'boolean' },
       net: { type: 'string', multiple: true },
       vsock: { type: 'string' },
+      'virtio-transport': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -132,6 +136,7 @@ export function parseRunArgs(argv: string[]): MachineOptions & { help: boolean }
     disks: values.disk?.map(parseDiskFlag),
     rng: values.rng,
     console: consoleKind,
+    ...(values['virtio-transport'] !== undefined ? { virtioTransport: parseVirtioTransportFlag(values['virtio-transport']) } : {}),
     kernel: values.kernel ?? '',
     initrd: values.initrd,
     append: values.append,
