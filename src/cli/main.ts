@@ -165,7 +165,8 @@ async function run(argv: string[]): Promise<number> {
     opts.append ??= guest.append;
     opts.accel = accel;
   }
-  const machine = new Machine(opts);
+  // kvm: vCPU 0 runs on this thread between event-loop turns (no machine thread to start; see Machine).
+  const machine = new Machine(opts, { thread: 'caller' });
   traceStartup('machine-created');
   const detach = attachConsole(machine, process.stdin, process.stdout);
   const onSignal = (sig: NodeJS.Signals): void => {
