@@ -24,6 +24,8 @@ import { armPciFactories } from '../../src/virtio/pci-setup.js';
 import { VirtioPci, C, BAR_SIZE, MSIX_TABLE_OFF, ISR_OFF } from '../../src/virtio/pci-virtio.js';
 import { VirtioRng } from '../../src/virtio/rng.js';
 import type { AccessSize } from '../../src/devices/device.js';
+import { buildArmVirt } from '../../src/boards/arm-virt/board.js';
+import { fakeImage } from './arm-image-fixture.js';
 
 const ecamAddr = (bus: number, dev: number, fn: number, reg: number): number => L.VIRT_PCIE_ECAM + bus * ECAM_BUS_SIZE + (dev << 15) + (fn << 12) + reg;
 
@@ -277,4 +279,21 @@ test('device tree with pci: v2m frame under the GIC, ECAM host node with swizzle
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr.trim(), '', 'dtc has no warnings');
   }
+});
+
+test('buildArmVirt: PCI only when asked for; with pci the bus, ECAM, windows and v2m are on the MMIO bus and in the DT', () => {
+  const base = { memorySize: 64 << 20, cpus: 1, kernel: fakeImage(), cmdline: '', consoleSink: () => {} };
+  const plain = buildArmVirt(base);
+  assert.equal(plain.pci, undefined);
+  assert.equal(plain.mmio.lookup(L.VIRT_PCIE_ECAM), undefined);
+  assert.equal(fdtFind(parseFdt(plain.dtb).root, '/pcie@3f000000'), undefined);
+  const dev = new VirtioRng();
+  const b = buildArmVirt({ ...base, pci: armPciFactories([dev], () => b.memory) });
+  assert.deepEqual(b.pci!.functions.map((f) => [f.slot, f.intxSpi]), [[1, 4]]);
+  for (const [addr, name] of [[L.VIRT_PCIE_ECAM, 'pci-ecam'], [L.VIRT_PCIE_MMIO, 'pci-mmio-window'], [L.VIRT_PCIE_PIO, 'pci-io-window'], [L.VIRT_GIC_V2M, 'gicv2m']] as const) {
+    assert.equal(b.mmio.lookup(addr)?.device.name, name);
+  }
+  assert.equal(b.mmio.read(ecamAddr(0, 1, 0, 0), 4), (0x1044 << 16) | 0x1af4);
+  assert.ok(fdtFind(parseFdt(b.dtb).root, '/pcie@3f000000'));
+  assert.throws(() => buildArmVirt({ ...base, pci: Array.from({ length: 32 }, () => armPciFactories([new VirtioRng()], () => b.memory)[0]!) }), /at most 31/);
 });
