@@ -41,6 +41,7 @@ export function attachConsole(machine: Machine, input: NodeJS.ReadStream, output
     input.off('data', onData);
     if (tty) input.setRawMode(false);
     input.pause();
-    machine.serial.output.unpipe(output);
+    // Once the VM has ended, its output stream is ending: let what it still buffers reach `output`.
+    if (machine.state !== 'exited') machine.serial.output.unpipe(output);
   };
 }

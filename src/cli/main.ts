@@ -66,14 +66,19 @@ function fail(message: string): number {
   return 2;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** What bin/tsvisor.js wants to hear about: `started` once `tsvisor run`'s VM runs (it then saves its code cache). */
+export interface MainHooks {
+  started?: () => void;
+}
+
+export async function main(argv: string[], hooks: MainHooks = {}): Promise<number> {
   try {
     const [command, ...rest] = argv;
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     }
-    if (command === 'run') return await run(rest);
+    if (command === 'run') return await run(rest, hooks);
     if (command === 'setup') return await setup(rest);
     throw new UsageError(`unknown command "${command}" (try tsvisor --help)`);
   } catch (e) {
@@ -148,7 +153,7 @@ export function parseRunArgs(argv: string[]): MachineOptions & { help: boolean }
   };
 }
 
-async function run(argv: string[]): Promise<number> {
+async function run(argv: string[], hooks: MainHooks): Promise<number> {
   const opts = parseRunArgs(argv);
   if (opts.help) {
     process.stdout.write(USAGE);
@@ -168,7 +173,8 @@ async function run(argv: string[]): Promise<number> {
   // kvm: vCPU 0 runs on this thread between event-loop turns (no machine thread to start; see Machine).
   const machine = new Machine(opts, { thread: 'caller' });
   traceStartup('machine-created');
-  const detach = attachConsole(machine, process.stdin, process.stdout);
+  // The console is attached once the VM runs (output waits in machine.serial.output, input in the terminal).
+  let detach = (): void => {};
   const onSignal = (sig: NodeJS.Signals): void => {
     process.stderr.write(`\ntsvisor: ${sig}: stopping the VM\n`);
     void machine.stop();
@@ -178,6 +184,8 @@ async function run(argv: string[]): Promise<number> {
   let status: ExitStatus;
   try {
     await machine.start();
+    detach = attachConsole(machine, process.stdin, process.stdout);
+    hooks.started?.();
     status = await machine.wait();
   } catch (e) {
     detach();

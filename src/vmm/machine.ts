@@ -156,8 +156,8 @@ export class Machine extends EventEmitter {
     this._state = 'running';
     this.emit('running');
     const pause = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    // The first slice runs now: start() resolves once the guest has run (until KVM_RUN is first interrupted).
     void (async () => {
-      await pause();
       let status: ExitStatus;
       try {
         status = await engine.runYielding(pause);
