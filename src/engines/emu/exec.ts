@@ -13,11 +13,11 @@
  * instruction's handler or the Cpu's access methods, so the semantics are the
  * handlers'.
  */
-import { adc32, adc64, condHolds } from './alu.js';
+import { adc32, adc64, condHolds, extendReg } from './alu.js';
 import { decodeBitMasks } from './bitmasks.js';
 import { EC_IABT_CUR, EC_IABT_LOW, FSC_EXTERNAL, GuestFault, SINK, SP, type Cpu } from './cpu.js';
 import { decode } from './decode.js';
-import { R, bigHi, bigLo, toBig } from './int64.js';
+import { R, bigHi, bigLo, ror64, shift32, shift64, toBig } from './int64.js';
 import type { Handler, Phys } from './phys.js';
 
 const NO_PAGE: Array<Handler | undefined> = [];
@@ -51,6 +51,39 @@ function opsStore(phys: Phys): OpsStore {
   return s;
 }
 
+/**
+ * Recently executed code pages of one vCPU by virtual page (direct-mapped):
+ * a branch to another page usually finds its handler and fast-op arrays here
+ * instead of translating and indexing the page-sized tables. Valid while
+ * neither the vCPU's translation (tlbGen: TLB maintenance, EL change) nor the
+ * decode cache (phys.codeGen) has changed.
+ */
+const CODE_WAYS = 64;
+class CodeCache {
+  readonly vLo = new Int32Array(CODE_WAYS).fill(0xffc);
+  readonly vHi = new Int32Array(CODE_WAYS);
+  readonly ram = new Int32Array(CODE_WAYS);
+  readonly hs: Array<Array<Handler | undefined>> = Array.from({ length: CODE_WAYS }, () => NO_PAGE);
+  readonly ops: Int32Array[] = Array.from({ length: CODE_WAYS }, () => NO_OPS);
+  tlbGen = -1;
+  codeGen = -1;
+}
+const codeCaches = new WeakMap<Cpu, CodeCache>();
+
+function codeCache(c: Cpu): CodeCache {
+  let cc = codeCaches.get(c);
+  if (cc === undefined) {
+    cc = new CodeCache();
+    codeCaches.set(c, cc);
+  }
+  if (cc.tlbGen !== c.tlbGen || cc.codeGen !== c.phys.codeGen) {
+    cc.vLo.fill(0xffc); // never matches lo & ~0xffc (bits 11:2 clear)
+    cc.tlbGen = c.tlbGen;
+    cc.codeGen = c.phys.codeGen;
+  }
+  return cc;
+}
+
 /** Run up to `budget` instructions on `c` (fewer when a handler ends the slice). Returns instructions executed. */
 export function runSlice(c: Cpu, budget: number): number {
   const phys = c.phys;
@@ -64,9 +97,10 @@ export function runSlice(c: Cpu, budget: number): number {
   const tlbMask = tlbLo.length - 1;
   const codePages = phys.codePages;
   const store = opsStore(phys);
+  const cc = codeCache(c);
   // The code page's translation is cached for the slice: every event that could
   // change it (TLB maintenance, EL change, stores to decoded code) ends the slice.
-  let pageLo = 1; // never a page address: forces the first translation
+  let pageLo = 0xffc; // never equals lo & ~0xffc: forces the first translation
   let pageHi = 0;
   let hs = NO_PAGE;
   let ops: Int32Array = NO_OPS;
@@ -82,29 +116,46 @@ export function runSlice(c: Cpu, budget: number): number {
         const hi = c.pcHi;
         ilo = lo;
         ihi = hi;
-        if ((lo & ~0xfff) !== pageLo || hi !== pageHi) {
-          const i = c.fetchTranslate(lo, hi);
-          const rp = tlbRam[i]!;
-          if (rp < 0) {
-            throw new GuestFault(c.el === 0 ? EC_IABT_LOW : EC_IABT_CUR, FSC_EXTERNAL, toBig(lo, hi));
+        // Also taken for a misaligned pc (low bits kept): fetchTranslate raises the PC alignment fault.
+        if ((lo & ~0xffc) !== pageLo || hi !== pageHi) {
+          const way = ((lo >>> 12) ^ hi) & (CODE_WAYS - 1);
+          if (cc.vLo[way] === (lo & ~0xffc) && cc.vHi[way] === hi) {
+            hs = cc.hs[way]!;
+            ops = cc.ops[way]!;
+            ramOff = cc.ram[way]!;
+            pageLo = lo & ~0xfff;
+            pageHi = hi;
+          } else {
+            const i = c.fetchTranslate(lo, hi);
+            const rp = tlbRam[i]!;
+            if (rp < 0) {
+              throw new GuestFault(c.el === 0 ? EC_IABT_LOW : EC_IABT_CUR, FSC_EXTERNAL, toBig(lo, hi));
+            }
+            let page = phys.icache[rp];
+            if (page === undefined) {
+              page = newPage();
+              phys.icache[rp] = page;
+              phys.noteCode(rp);
+            }
+            let o = store.ops[rp];
+            if (o === undefined || store.owner[rp] !== page) {
+              o = new Int32Array(4096);
+              store.ops[rp] = o;
+              store.owner[rp] = page;
+            }
+            hs = page;
+            ops = o;
+            ramOff = rp * 4096;
+            pageLo = lo & ~0xfff;
+            pageHi = hi;
+            if (c.tlbGen === cc.tlbGen) {
+              cc.vLo[way] = pageLo;
+              cc.vHi[way] = hi;
+              cc.hs[way] = page;
+              cc.ops[way] = o;
+              cc.ram[way] = ramOff;
+            }
           }
-          let page = phys.icache[rp];
-          if (page === undefined) {
-            page = newPage();
-            phys.icache[rp] = page;
-            phys.noteCode(rp);
-          }
-          let o = store.ops[rp];
-          if (o === undefined || store.owner[rp] !== page) {
-            o = new Int32Array(4096);
-            store.ops[rp] = o;
-            store.owner[rp] = page;
-          }
-          hs = page;
-          ops = o;
-          ramOff = rp * 4096;
-          pageLo = lo & ~0xfff;
-          pageHi = hi;
         }
         // Four slots per 4-byte instruction: the slot index is the byte offset.
         const k = lo & 0xfff;
@@ -562,6 +613,150 @@ export function runSlice(c: Cpu, budget: number): number {
             }
             break;
           }
+          case K.LDRXR:
+          case K.LDRWR:
+          case K.LDRBR:
+          case K.LDRHR:
+          case K.STRXR:
+          case K.STRWR:
+          case K.STRBR:
+          case K.STRHR: {
+            const m = w >>> 24;
+            const f = ops[k + 1]!;
+            extendReg(xl[m]!, xh[m]!, f & 7, f >>> 3);
+            const s = (w >>> 16) & 0xff;
+            const l = (xl[s]! >>> 0) + (R.lo >>> 0);
+            const al = l | 0;
+            const ah = (xh[s]! + R.hi + (l > 0xffffffff ? 1 : 0)) | 0;
+            const t = (w >>> 8) & 0xff;
+            switch (w & 0xff) {
+              case K.LDRXR:
+                c.ld64(al, ah);
+                xl[t] = c.ml;
+                xh[t] = c.mh;
+                break;
+              case K.LDRWR:
+                xl[t] = c.ld32(al, ah);
+                xh[t] = 0;
+                break;
+              case K.LDRBR:
+                xl[t] = c.ld8(al, ah);
+                xh[t] = 0;
+                break;
+              case K.LDRHR:
+                xl[t] = c.ld16(al, ah);
+                xh[t] = 0;
+                break;
+              case K.STRXR:
+                c.st64(al, ah, xl[t]!, xh[t]!);
+                break;
+              case K.STRWR:
+                c.st32(al, ah, xl[t]!);
+                break;
+              case K.STRBR:
+                c.st8(al, ah, xl[t]! & 0xff);
+                break;
+              default:
+                c.st16(al, ah, xl[t]! & 0xffff);
+            }
+            break;
+          }
+          case K.UBFM64: {
+            const s = (w >>> 16) & 0xff;
+            ror64(xl[s]!, xh[s]!, w >>> 24);
+            const d = (w >>> 8) & 0xff;
+            xl[d] = R.lo & ops[k + 1]!;
+            xh[d] = R.hi & ops[k + 2]!;
+            break;
+          }
+          case K.UBFM32: {
+            const v = xl[(w >>> 16) & 0xff]!;
+            const r = w >>> 24;
+            const d = (w >>> 8) & 0xff;
+            xl[d] = (r === 0 ? v : (v >>> r) | (v << (32 - r))) & ops[k + 1]!;
+            xh[d] = 0;
+            break;
+          }
+          case K.CSEL64:
+          case K.CSEL32: {
+            const f = ops[k + 1]!;
+            const d = (w >>> 8) & 0xff;
+            const sf = (w & 0xff) === K.CSEL64;
+            if (condHolds(c, f & 15)) {
+              const s = (w >>> 16) & 0xff;
+              xl[d] = xl[s]!;
+              xh[d] = sf ? xh[s]! : 0;
+              break;
+            }
+            const m = w >>> 24;
+            let l = xl[m]!;
+            let h = sf ? xh[m]! : 0;
+            switch (f >>> 4) {
+              case 1: {
+                const t = (l >>> 0) + 1;
+                l = t | 0;
+                if (t > 0xffffffff) h = (h + 1) | 0;
+                break;
+              }
+              case 2:
+                l = ~l;
+                h = ~h;
+                break;
+              case 3: {
+                const t = (~l >>> 0) + 1;
+                l = t | 0;
+                h = (~h + (t > 0xffffffff ? 1 : 0)) | 0;
+                break;
+              }
+            }
+            xl[d] = l;
+            xh[d] = sf ? h : 0;
+            break;
+          }
+          case K.CCMP64:
+          case K.CCMP32: {
+            const f = ops[k + 1]!;
+            if (!condHolds(c, f & 15)) {
+              c.nzcv = w >>> 24;
+              break;
+            }
+            const m = (w >>> 16) & 0xff;
+            const isImm = (f & 16) !== 0;
+            const sub = (f >>> 5) & 1;
+            let bl = isImm ? m : xl[m]!;
+            let bh = isImm ? 0 : xh[m]!;
+            if (sub) {
+              bl = ~bl;
+              bh = ~bh;
+            }
+            const s = (w >>> 8) & 0xff;
+            if ((w & 0xff) === K.CCMP64) adc64(c, xl[s]!, xh[s]!, bl, bh, sub, true);
+            else adc32(c, xl[s]!, bl, sub, true);
+            break;
+          }
+          case K.ADDSH64: {
+            const f = ops[k + 1]!;
+            const m = f & 0xff;
+            shift64(xl[m]!, xh[m]!, (f >>> 8) & 3, (f >>> 16) & 63);
+            const sub = w >>> 24;
+            const bl = R.lo;
+            const bh = R.hi;
+            const s = (w >>> 16) & 0xff;
+            adc64(c, xl[s]!, xh[s]!, sub ? ~bl : bl, sub ? ~bh : bh, sub, (f >>> 24) !== 0);
+            const d = (w >>> 8) & 0xff;
+            xl[d] = R.lo;
+            xh[d] = R.hi;
+            break;
+          }
+          case K.ADDSH32: {
+            const f = ops[k + 1]!;
+            const b = shift32(xl[f & 0xff]!, (f >>> 8) & 3, (f >>> 16) & 63);
+            const sub = w >>> 24;
+            const d = (w >>> 8) & 0xff;
+            xl[d] = adc32(c, xl[(w >>> 16) & 0xff]!, sub ? ~b : b, sub, (f >>> 24) !== 0);
+            xh[d] = 0;
+            break;
+          }
           default:
             hs[k >>> 2]!(c);
         }
@@ -571,7 +766,7 @@ export function runSlice(c: Cpu, budget: number): number {
       c.pcLo = ilo;
       c.pcHi = ihi;
       c.fault(e, ilo, ihi);
-      pageLo = 1;
+      pageLo = 0xffc;
     }
   }
   c.count = n;
@@ -660,6 +855,27 @@ const enum K {
   /** LDP/STP X: a = Rt, b = Rt2, x = Rn|SP, imm = offset, imm2 = bit0 pre (address = base + imm), bit1 writeback. */
   LDPX,
   STPX,
+  /** LDR/STR (register offset): a = Rt (dest mapped for loads), b = Rn|SP, x = Rm, imm = option | shift << 3. */
+  LDRXR,
+  LDRWR,
+  LDRBR,
+  LDRHR,
+  STRXR,
+  STRWR,
+  STRBR,
+  STRHR,
+  /** UBFM (LSL/LSR/UBFX immediate): a = d, b = n, x = rotate, (imm, imm2) = wmask & tmask. */
+  UBFM64,
+  UBFM32,
+  /** CSEL/CSINC/CSINV/CSNEG: a = d, b = n, x = m, imm = cond | kind << 4. */
+  CSEL64,
+  CSEL32,
+  /** CCMP/CCMN: a = n, b = m or imm5, x = nzcv, imm = cond | isImm << 4 | sub << 5. */
+  CCMP64,
+  CCMP32,
+  /** ADD/SUB(S) (shifted register, amount > 0): a = d, b = n, x = sub, imm = m | type << 8 | amt << 16 | setf << 24. */
+  ADDSH64,
+  ADDSH32,
 }
 
 const wr = (d: number): number => (d === 31 ? SINK : d);
@@ -724,6 +940,20 @@ export function fastDecode(insn: number, ops: Int32Array, k: number): void {
       put(ops, k, kind, d, rn, 0, il, ih);
       return;
     }
+    if (op === 6) {
+      // Bitfield: only UBFM (LSL/LSR/UBFX/UXTB...)
+      const opc = (insn >>> 29) & 3;
+      const nbit = (insn >>> 22) & 1;
+      const immr = (insn >>> 16) & 63;
+      const imms = (insn >>> 10) & 63;
+      if (opc !== 2 || nbit !== (sf ? 1 : 0)) return;
+      if (!sf && (immr > 31 || imms > 31)) return;
+      const m = decodeBitMasks(nbit, imms, immr, false, sf ? 64 : 32);
+      if (m === undefined) return;
+      const wt = m.wmask & m.tmask;
+      put(ops, k, sf ? K.UBFM64 : K.UBFM32, wr(rd), rn, immr, bigLo(wt), bigHi(wt));
+      return;
+    }
     if (op === 5) {
       const opc = (insn >>> 29) & 3;
       const hw = (insn >>> 21) & 3;
@@ -741,9 +971,31 @@ export function fastDecode(insn: number, ops: Int32Array, k: number): void {
     // Data processing (register)
     const op1 = (insn >>> 28) & 1;
     const op2 = (insn >>> 21) & 15;
-    if (op1 !== 0) return;
+    if (op1 !== 0) {
+      if (op2 === 4) {
+        // Conditional select
+        if ((insn >>> 29) & 1 || (insn >>> 11) & 1) return;
+        const kind = (((insn >>> 30) & 1) << 1) | ((insn >>> 10) & 1);
+        put(ops, k, sf ? K.CSEL64 : K.CSEL32, wr(rd), rn, rm, ((insn >>> 12) & 15) | (kind << 4), 0);
+      } else if (op2 === 2) {
+        // Conditional compare
+        if (((insn >>> 29) & 1) === 0 || (insn >>> 10) & 1 || (insn >>> 4) & 1) return;
+        const isImm = (insn >>> 11) & 1;
+        const sub = (insn >>> 30) & 1;
+        put(ops, k, sf ? K.CCMP64 : K.CCMP32, rn, rm, insn & 15, ((insn >>> 12) & 15) | (isImm << 4) | (sub << 5), 0);
+      }
+      return;
+    }
     const amt = (insn >>> 10) & 63;
-    if (amt !== 0) return;
+    if (amt !== 0) {
+      if ((op2 & 8) === 0 || (op2 & 1) !== 0) return;
+      // Add/subtract (shifted register) with a shift
+      const type = (insn >>> 22) & 3;
+      if (type === 3 || (!sf && amt > 31)) return;
+      const setf = (insn >>> 29) & 1;
+      put(ops, k, sf ? K.ADDSH64 : K.ADDSH32, wr(rd), rn, (insn >>> 30) & 1, rm | (type << 8) | (amt << 16) | (setf << 24), 0);
+      return;
+    }
     if ((op2 & 8) === 0) {
       // Logical (shifted register)
       const opc = (insn >>> 29) & 3;
@@ -830,6 +1082,21 @@ export function fastDecode(insn: number, ops: Int32Array, k: number): void {
       else if (opc === 0) kind = [K.STRB, K.STRH, K.STRW, K.STRX][size]!;
       if (kind === K.GEN) return;
       put(ops, k, kind, opc === 1 ? wr(rd) : rd, n, 0, off, 0);
+      return;
+    }
+    if ((insn & 0x3b200c00) === 0x38200800) {
+      // Register offset (bit 21 set, bits 11:10 = 10), integer, LDR/STR only
+      const size = insn >>> 30;
+      const v = (insn >>> 26) & 1;
+      const opc = (insn >>> 22) & 3;
+      const option = (insn >>> 13) & 7;
+      if (v || (option & 2) === 0) return;
+      let kind = K.GEN;
+      if (opc === 1) kind = [K.LDRBR, K.LDRHR, K.LDRWR, K.LDRXR][size]!;
+      else if (opc === 0) kind = [K.STRBR, K.STRHR, K.STRWR, K.STRXR][size]!;
+      if (kind === K.GEN) return;
+      const shift = (insn >>> 12) & 1 ? size : 0;
+      put(ops, k, kind, opc === 1 ? wr(rd) : rd, rsp(rn), rm, option | (shift << 3), 0);
       return;
     }
     if ((insn & 0x3a000000) === 0x28000000) {
