@@ -8,7 +8,7 @@ import { ConfigError, parseAccelFlag, parseDiskFlag, parseVirtioTransportFlag, t
 import { exitCodeFor, type ExitStatus } from '../vmm/engine.js';
 import { Machine } from '../vmm/machine.js';
 import { hardwareKvm } from '../vmm/host-facts.js';
-import { attachConsole } from './console.js';
+import { attachConsole, outputDrained } from './console.js';
 import { parseNetFlag, parseVsockFlag } from '../backends/net-options.js';
 import { defaultGuest } from './default-guest.js';
 import { traceStartup } from '../sys/startup-trace.js';
@@ -196,6 +196,7 @@ async function run(argv: string[], hooks: MainHooks): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   detach();
+  await outputDrained(machine);
   process.stderr.write(`\ntsvisor: ${describeStatus(status)}\n`);
   return exitCodeFor(status);
 }
