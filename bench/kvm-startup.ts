@@ -66,6 +66,7 @@ function report(label: string, ts: Trace[]): void {
     ['cli-loaded', 'CLI modules loaded'],
     ['machine-created', 'config validated'],
     ['worker-loaded', 'machine thread up'],
+    ['engine-loaded', 'engine modules in'],
     ['built', 'VM built'],
   ] as const) {
     if (ts[0]!.has(name)) console.log(`    ${what.padEnd(18)} wall ${col(name, 0)}   CPU ${col(name, 1)}`);

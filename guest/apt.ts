@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { capture, fmtSize, runStreamed, type Log } from './progress.js';
 
-export type DebArch = 'arm64' | 'amd64';
+/** i386 is for the v86 peer benchmark only (bench/v86-boot.ts), not for npm run setup. */
+export type DebArch = 'arm64' | 'amd64' | 'i386';
 
 export interface AptEnv {
   arch: DebArch;

@@ -79,10 +79,13 @@ const CMDLINE: Record<GuestArch, { console: string; cmdline: string }> = {
   // cryptomgr.notests skips the crypto self-tests (the largest boot step); nokaslr avoids forced KPTI.
   arm64: { console: 'ttyAMA0', cmdline: 'console=ttyAMA0 nokaslr cryptomgr.notests quiet' },
   amd64: { console: 'ttyS0', cmdline: 'console=ttyS0 nokaslr cryptomgr.notests quiet' },
+  // Debian's i686 kernel, for the v86 peer benchmark (bench/v86-boot.ts) only.
+  i386: { console: 'ttyS0', cmdline: 'console=ttyS0 nokaslr cryptomgr.notests quiet' },
 };
 
 function metaPackage(arch: GuestArch, flavour: Flavour): string {
   if (flavour === 'cloud' && arch !== 'amd64') throw new Error('the cloud kernel flavour exists for amd64 only');
+  if (arch === 'i386') return 'linux-image-686'; // no linux-image-i386; 686 is the non-PAE flavour
   return flavour === 'cloud' ? `linux-image-cloud-${arch}` : `linux-image-${arch}`;
 }
 

@@ -26,7 +26,7 @@ export function readBusyboxDir(dir: string): BusyboxInfo | undefined {
 }
 
 const HOST_ARCH: Record<string, DebArch> = { x64: 'amd64', arm64: 'arm64' };
-const QEMU_USER: Record<DebArch, string> = { arm64: 'qemu-aarch64-static', amd64: 'qemu-x86_64-static' };
+const QEMU_USER: Record<DebArch, string> = { arm64: 'qemu-aarch64-static', amd64: 'qemu-x86_64-static', i386: 'qemu-i386-static' };
 
 /** Argv prefix to run a static binary of `arch` on this host. */
 export function runnerFor(arch: DebArch): string[] {

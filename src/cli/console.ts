@@ -41,6 +41,25 @@ export function attachConsole(machine: Machine, input: NodeJS.ReadStream, output
     input.off('data', onData);
     if (tty) input.setRawMode(false);
     input.pause();
-    machine.serial.output.unpipe(output);
+    // Once the VM has ended, its output stream is ending: let what it still buffers reach `output`.
+    if (machine.state !== 'exited') machine.serial.output.unpipe(output);
   };
+}
+
+/**
+ * Once the VM has ended: resolves when the console output it still buffered has
+ * reached the terminal (so the status line comes after it), or after 1 s.
+ */
+export function outputDrained(machine: Machine): Promise<void> {
+  const out = machine.serial.output;
+  if (out.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, 1000);
+    function done(): void {
+      clearTimeout(timer);
+      out.off('end', done);
+      resolve();
+    }
+    out.once('end', done);
+  });
 }

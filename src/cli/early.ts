@@ -16,6 +16,7 @@ export function startEarly(argv: string[]): void {
     else if (a.startsWith('--accel=')) accel = a.slice('--accel='.length);
   }
   const name = accel?.split(',')[0];
-  if (name === 'kvm' || name === 'emu') prespawnMachineThread(name);
-  else if (name === undefined || name === 'auto') prespawnMachineThread(hardwareKvm() ? 'kvm' : 'emu');
+  const engine = name === 'kvm' || name === 'emu' ? name : name === undefined || name === 'auto' ? (hardwareKvm() ? 'kvm' : 'emu') : undefined;
+  // kvm runs on the CLI's own thread (Machine { thread: 'caller' }): no machine thread to prepare.
+  if (engine === 'emu') prespawnMachineThread(engine);
 }

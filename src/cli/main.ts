@@ -4,11 +4,11 @@
  * maps to an exit code with exitCodeFor (0 for a guest poweroff).
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, parseAccelFlag, parseDiskFlag, type MachineOptions } from '../vmm/config.js';
+import { ConfigError, parseAccelFlag, parseDiskFlag, parseVirtioTransportFlag, type MachineOptions } from '../vmm/config.js';
 import { exitCodeFor, type ExitStatus } from '../vmm/engine.js';
 import { Machine } from '../vmm/machine.js';
 import { hardwareKvm } from '../vmm/host-facts.js';
-import { attachConsole } from './console.js';
+import { attachConsole, outputDrained } from './console.js';
 import { parseNetFlag, parseVsockFlag } from '../backends/net-options.js';
 import { defaultGuest } from './default-guest.js';
 import { traceStartup } from '../sys/startup-trace.js';
@@ -44,6 +44,9 @@ tsvisor run [options]
   --vsock cid=N,socket=PATH
                        virtio-vsock with guest CID N; host programs connect to PATH and send
                        "CONNECT <port>\\n"; guest connections to CID 2 port P go to PATH_P
+  --virtio-transport mmio|pci
+                       how virtio devices attach: mmio (emu default) or pci (a PCI host
+                       bridge with MSI-X; the only choice for kvm)
   -h, --help           this help
 
 Console: the terminal is in raw mode while attached; Ctrl-A X quits, Ctrl-A H helps.
@@ -63,14 +66,19 @@ function fail(message: string): number {
   return 2;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** What bin/tsvisor.js wants to hear about: `started` once `tsvisor run`'s VM runs (it then saves its code cache). */
+export interface MainHooks {
+  started?: () => void;
+}
+
+export async function main(argv: string[], hooks: MainHooks = {}): Promise<number> {
   try {
     const [command, ...rest] = argv;
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     }
-    if (command === 'run') return await run(rest);
+    if (command === 'run') return await run(rest, hooks);
     if (command === 'setup') return await setup(rest);
     throw new UsageError(`unknown command "${command}" (try tsvisor --help)`);
   } catch (e) {
@@ -105,6 +113,7 @@ export function parseRunArgs(argv: string[]): MachineOptions & { help: boolean }
       'virtio-console': { type: 'boolean' },
       net: { type: 'string', multiple: true },
       vsock: { type: 'string' },
+      'virtio-transport': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -132,6 +141,7 @@ export function parseRunArgs(argv: string[]): MachineOptions & { help: boolean }
     disks: values.disk?.map(parseDiskFlag),
     rng: values.rng,
     console: consoleKind,
+    ...(values['virtio-transport'] !== undefined ? { virtioTransport: parseVirtioTransportFlag(values['virtio-transport']) } : {}),
     kernel: values.kernel ?? '',
     initrd: values.initrd,
     append: values.append,
@@ -143,7 +153,7 @@ export function parseRunArgs(argv: string[]): MachineOptions & { help: boolean }
   };
 }
 
-async function run(argv: string[]): Promise<number> {
+async function run(argv: string[], hooks: MainHooks): Promise<number> {
   const opts = parseRunArgs(argv);
   if (opts.help) {
     process.stdout.write(USAGE);
@@ -160,9 +170,11 @@ async function run(argv: string[]): Promise<number> {
     opts.append ??= guest.append;
     opts.accel = accel;
   }
-  const machine = new Machine(opts);
+  // kvm: vCPU 0 runs on this thread between event-loop turns (no machine thread to start; see Machine).
+  const machine = new Machine(opts, { thread: 'caller' });
   traceStartup('machine-created');
-  const detach = attachConsole(machine, process.stdin, process.stdout);
+  // The console is attached once the VM runs (output waits in machine.serial.output, input in the terminal).
+  let detach = (): void => {};
   const onSignal = (sig: NodeJS.Signals): void => {
     process.stderr.write(`\ntsvisor: ${sig}: stopping the VM\n`);
     void machine.stop();
@@ -172,6 +184,8 @@ async function run(argv: string[]): Promise<number> {
   let status: ExitStatus;
   try {
     await machine.start();
+    detach = attachConsole(machine, process.stdin, process.stdout);
+    hooks.started?.();
     status = await machine.wait();
   } catch (e) {
     detach();
@@ -182,6 +196,7 @@ async function run(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   detach();
+  await outputDrained(machine);
   process.stderr.write(`\ntsvisor: ${describeStatus(status)}\n`);
   return exitCodeFor(status);
 }

@@ -1,21 +1,24 @@
 /**
- * A minimal PCI bus for the x86 board: a host bridge reached through
- * configuration mechanism #1 (address register at port 0xCF8, data window at
- * 0xCFC-0xCFF), functions on bus 0, and an MMIO window below 4 GiB where the
- * functions' memory BARs live.
+ * A minimal PCI bus: a host bridge, functions on bus 0, and an MMIO window
+ * where the functions' memory BARs live. The config space, BAR and
+ * capability code here is shared by both boards; only the config access
+ * mechanism differs:
+ *  - x86: configuration mechanism #1 (address register at port 0xCF8, data
+ *    window at 0xCFC-0xCFF), `PciBus.ports`;
+ *  - Arm virt: ECAM, a memory-mapped config space (pci-ecam.ts).
  *
- * There is no firmware: BARs are assigned here when a function is added
- * (naturally aligned inside the window) and the command register starts with
- * memory decoding on, so Linux's legacy probe (pci_direct_probe +
- * pcibios_scan_root, used when there is no ACPI) finds working devices. The
- * guest may still re-size/move BARs with the usual sizing protocol (write all
- * ones, read the size mask back); the window follows the BARs' current
- * addresses.
+ * BARs are assigned here when a function is added (naturally aligned inside
+ * the window) and the command register starts with memory decoding on, so
+ * Linux's legacy x86 probe (pci_direct_probe + pcibios_scan_root, used when
+ * there is no ACPI) finds working devices. The guest may re-size/move BARs
+ * with the usual sizing protocol (write all ones, read the size mask back) —
+ * Linux on Arm (pci-host-generic) reassigns them all — and the window follows
+ * the BARs' current addresses.
  *
  * Config space accesses from the guest are untrusted: every offset/size is
  * bounds-checked; unknown functions read as all ones.
  */
-import type { AccessSize, BusDevice } from '../devices/device.js';
+import type { AccessSize, BusDevice, IrqLine } from '../devices/device.js';
 
 export const PCI_CONFIG_ADDRESS = 0xcf8;
 export const PCI_CONFIG_DATA = 0xcfc;
@@ -46,6 +49,29 @@ export const PCI_STATUS_CAP_LIST = 0x10;
 export const PCI_STATUS_INTERRUPT = 0x08;
 
 export const PCI_BAR_MEM_TYPE_64 = 0x4;
+
+/**
+ * INTx lines are shared (4 per bus, swizzled by slot): several functions'
+ * level outputs on one interrupt input, high while any of them is high.
+ * Returns a maker of one source line per function.
+ */
+export function sharedIntx(out: IrqLine): () => IrqLine {
+  const high = new Set<number>();
+  let next = 0;
+  return () => {
+    const id = next++;
+    return {
+      set(level) {
+        if (level) high.add(id);
+        else high.delete(id);
+        out.set(high.size > 0);
+      },
+      pulse() {
+        out.pulse();
+      },
+    };
+  };
+}
 
 /** A memory BAR of a function. */
 export interface PciBar {
@@ -180,11 +206,24 @@ export class BarRegisters {
   }
 }
 
-/** The host bridge at 00:00.0 (class 0x0600): what Linux's type-1 sanity check looks for. */
+/** Vendor/device ids of the host bridge function. */
+export interface PciHostBridgeIds {
+  vendor: number;
+  device: number;
+}
+/** x86: what QEMU's q35 host bridge reports (Linux's type-1 sanity check looks for a host bridge class). */
+export const PCI_HOST_BRIDGE_X86: PciHostBridgeIds = { vendor: 0x8086, device: 0x29c0 };
+/** Arm virt: QEMU's generic PCIe host bridge (gpex), Red Hat 1b36:0008. */
+export const PCI_HOST_BRIDGE_GENERIC: PciHostBridgeIds = { vendor: 0x1b36, device: 0x0008 };
+
+/** The host bridge at 00:00.0 (class 0x0600). */
 export class PciHostBridgeFunction implements PciFunction {
   readonly name = 'pci-host-bridge';
   readonly bars: readonly (PciBar | undefined)[] = [];
-  private readonly space = new PciConfigSpace({ vendor: 0x8086, device: 0x29c0, revision: 0, classCode: 0x060000, subVendor: 0x1af4, subDevice: 0x1100 });
+  private readonly space: PciConfigSpace;
+  constructor(ids: PciHostBridgeIds = PCI_HOST_BRIDGE_X86) {
+    this.space = new PciConfigSpace({ vendor: ids.vendor, device: ids.device, revision: 0, classCode: 0x060000, subVendor: 0x1af4, subDevice: 0x1100 });
+  }
   configRead(offset: number, size: AccessSize): number {
     return this.space.read(offset, size);
   }
@@ -208,9 +247,9 @@ export class PciBus {
   /** MMIO device for [PCI_MMIO_WINDOW_BASE, +PCI_MMIO_WINDOW_SIZE) (register at that base). */
   readonly window: BusDevice & { lookup(addr: number): { bar: PciBar; off: number } | undefined };
 
-  constructor(readonly windowBase = PCI_MMIO_WINDOW_BASE, readonly windowSize = PCI_MMIO_WINDOW_SIZE) {
+  constructor(readonly windowBase = PCI_MMIO_WINDOW_BASE, readonly windowSize = PCI_MMIO_WINDOW_SIZE, hostBridge: PciHostBridgeIds = PCI_HOST_BRIDGE_X86) {
     this.nextBar = windowBase;
-    this.slots[0] = new PciHostBridgeFunction();
+    this.slots[0] = new PciHostBridgeFunction(hostBridge);
     const bus = this;
     this.ports = {
       name: 'pci-conf1',
@@ -295,15 +334,20 @@ export class PciBus {
     return s;
   }
 
+  /** The function at (bus, device, function), if any (only bus 0, function 0 of each slot). */
+  functionAt(bus: number, dev: number, fn: number): PciFunction | undefined {
+    return bus === 0 && fn === 0 && Number.isInteger(dev) && dev >= 0 && dev < 32 ? this.slots[dev] : undefined;
+  }
+
   /** Config-space access for (bus, device, function, register). */
   configRead(bus: number, dev: number, fn: number, reg: number, size: AccessSize): number {
-    const f = bus === 0 && fn === 0 ? this.slots[dev] : undefined;
+    const f = this.functionAt(bus, dev, fn);
     if (f === undefined) return size === 4 ? 0xffffffff : (1 << (8 * size)) - 1;
     return f.configRead(reg, size) >>> 0;
   }
 
   configWrite(bus: number, dev: number, fn: number, reg: number, size: AccessSize, value: number): void {
-    const f = bus === 0 && fn === 0 ? this.slots[dev] : undefined;
+    const f = this.functionAt(bus, dev, fn);
     this.gen++;
     f?.configWrite(reg, size, value);
   }

@@ -57,7 +57,7 @@ export async function buildMachine(cfg: MachineConfig, host: HostLinkWorker): Pr
 }
 
 /** Config fields that never need virtio code (`console` only with 'virtio'). */
-const NON_VIRTIO_FIELDS = new Set(['accel', 'arch', 'kernel', 'initrd', 'cmdline', 'memoryBytes', 'cpus', 'accelOptions', 'console']);
+const NON_VIRTIO_FIELDS = new Set(['accel', 'arch', 'kernel', 'initrd', 'cmdline', 'memoryBytes', 'cpus', 'accelOptions', 'console', 'virtioTransport']);
 
 /**
  * The virtio builders, or empty stand-ins when the config asks for no virtio
@@ -68,13 +68,14 @@ async function virtioParts(cfg: MachineConfig): Promise<{
   buildVirtioDevices: typeof import('../virtio/setup.js').buildVirtioDevices;
   buildNetDevices: typeof import('../virtio/net-setup.js').buildNetDevices;
   attachPciVirtio: typeof import('../virtio/pci-setup.js').attachPciVirtio;
+  armPciFactories: typeof import('../virtio/pci-setup.js').armPciFactories;
 }> {
   const wanted =
     cfg.console === 'virtio' ||
     Object.entries(cfg).some(([k, v]) => !NON_VIRTIO_FIELDS.has(k) && v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0));
   if (wanted) {
     const [setup, net, pci] = await Promise.all([import('../virtio/setup.js'), import('../virtio/net-setup.js'), import('../virtio/pci-setup.js')]);
-    return { buildVirtioDevices: setup.buildVirtioDevices, buildNetDevices: net.buildNetDevices, attachPciVirtio: pci.attachPciVirtio };
+    return { buildVirtioDevices: setup.buildVirtioDevices, buildNetDevices: net.buildNetDevices, attachPciVirtio: pci.attachPciVirtio, armPciFactories: pci.armPciFactories };
   }
   const none = { devices: [], mmioFactories: () => [], close: () => {} };
   const noVirtio: VirtioDevices = { ...none, disks: [], console: undefined, sources: [], consoleInput: (fallback) => fallback };
@@ -85,6 +86,7 @@ async function virtioParts(cfg: MachineConfig): Promise<{
     attachPciVirtio: () => {
       throw new Error('virtio-pci without virtio devices');
     },
+    armPciFactories: () => [],
   };
 }
 
@@ -132,6 +134,9 @@ async function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8A
   }
 
   function startArmVirt(): BuiltMachine {
+    const memory = () => board.memory;
+    // --virtio-transport pci: the same devices as virtio-pci functions behind the board's ECAM host bridge.
+    const onPci = cfg.virtioTransport === 'pci';
     const board = buildArmVirt({
       memorySize: cfg.memoryBytes,
       cpus: cfg.cpus,
@@ -140,7 +145,8 @@ async function buildEmu(cfg: MachineConfig, host: HostLinkWorker, kernel: Uint8A
       cmdline: cfg.cmdline,
       consoleSink: host.consoleOutput,
       onConsoleRxSpace: () => host.rxSpace(),
-      virtio: [...virtio.mmioFactories(() => board.memory), ...net.mmioFactories(() => board.memory)],
+      virtio: onPci ? [] : [...virtio.mmioFactories(memory), ...net.mmioFactories(memory)],
+      ...(onPci ? { pci: parts.armPciFactories([...virtio.devices, ...net.devices], memory) } : {}),
     });
     host.consoleInput = virtio.consoleInput((bytes) => board.uart.receive(bytes));
     const engine = new EmuEngine({

@@ -35,7 +35,16 @@ export interface MachineOptions {
   nics?: NicOptions[];
   /** virtio-vsock with a Unix-socket host side (`--vsock cid=N,socket=PATH`). */
   vsock?: VsockOptions;
+  /**
+   * How virtio devices attach (`--virtio-transport`): "mmio" (virtio-mmio
+   * slots; emu default, like QEMU's virtio-*-device) or "pci" (virtio-pci
+   * functions behind a PCI host bridge, like virtio-*-pci; the only choice
+   * on x86/kvm).
+   */
+  virtioTransport?: VirtioTransportKind;
 }
+
+export type VirtioTransportKind = 'mmio' | 'pci';
 
 export type ConsoleKind = 'serial' | 'virtio';
 
@@ -62,6 +71,7 @@ export interface MachineConfig {
   console: ConsoleKind;
   nics: NicOptions[];
   vsock?: VsockOptions;
+  virtioTransport: VirtioTransportKind;
 }
 
 export class ConfigError extends Error {
@@ -159,6 +169,9 @@ export function resolveConfig(opts: MachineOptions, host: HostFacts): MachineCon
     throw new ConfigError(`unknown option "${k}=${v}" for the ${accel} engine`);
   }
   const { disks, rng, console } = resolveVirtio(opts);
+  const virtioTransport = opts.virtioTransport ?? (accel === 'kvm' ? 'pci' : 'mmio');
+  if (virtioTransport !== 'mmio' && virtioTransport !== 'pci') throw new ConfigError(`unknown virtio transport "${String(virtioTransport)}" (use mmio or pci)`);
+  if (accel === 'kvm' && virtioTransport !== 'pci') throw new ConfigError('the kvm engine (x86 board) has virtio over PCI only: use --virtio-transport pci or leave it out');
   let net;
   try {
     net = resolveNetOptions(opts.nics, opts.vsock);
@@ -166,7 +179,7 @@ export function resolveConfig(opts: MachineOptions, host: HostFacts): MachineCon
     if (e instanceof NetOptionError) throw new ConfigError(e.message);
     throw e;
   }
-  return { accel, arch, kernel: opts.kernel, initrd: opts.initrd, cmdline, memoryBytes, cpus, accelOptions, disks, rng, console, nics: net.nics, ...(net.vsock ? { vsock: net.vsock } : {}) };
+  return { accel, arch, kernel: opts.kernel, initrd: opts.initrd, cmdline, memoryBytes, cpus, accelOptions, disks, rng, console, nics: net.nics, ...(net.vsock ? { vsock: net.vsock } : {}), virtioTransport };
 }
 
 function resolveVirtio(opts: MachineOptions): { disks: DiskOptions[]; rng: boolean; console: ConsoleKind } {
@@ -223,4 +236,10 @@ export function parseAccelFlag(text: string): { accel: Accel | 'auto'; options: 
     options[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return { accel: name, options };
+}
+
+/** Parse the value of --virtio-transport. */
+export function parseVirtioTransportFlag(text: string): VirtioTransportKind {
+  if (text !== 'mmio' && text !== 'pci') throw new ConfigError(`--virtio-transport takes mmio or pci, not "${text}"`);
+  return text;
 }

@@ -29,6 +29,8 @@ export interface EmuBootOptions {
   rng?: boolean;
   console?: MachineOptions['console'];
   memory?: string;
+  /** Initrd to boot instead of the cached guest's (e.g. one made with guest/assets.ts initrdWith). */
+  initrd?: string;
   timeoutMs: number;
   /** Called with each chunk of console output (e.g. to type into the guest). */
   onOutput?: (all: string, m: Machine) => void;
@@ -40,7 +42,7 @@ export async function bootEmu(o: EmuBootOptions): Promise<EmuRun> {
   const append = [a.cmdlineDefaults, o.append ?? '', o.script !== undefined ? cmdParam(o.script) : ''].filter((s) => s !== '').join(' ');
   const machine = new Machine({
     kernel: a.kernel,
-    initrd: a.initrd,
+    initrd: o.initrd ?? a.initrd,
     accel: 'emu',
     memory: o.memory ?? '256M',
     append,

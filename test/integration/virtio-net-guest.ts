@@ -48,6 +48,8 @@ export async function bootGuest(o: {
   vsock?: VsockOptions;
   disks?: DiskOptions[];
   memory?: string;
+  /** Initrd to boot instead of the cached guest's (e.g. one made with guest/assets.ts initrdWith). */
+  initrd?: string;
   timeoutMs: number;
   onStart?: (m: Machine) => void | Promise<void>;
   onOutput?: (all: string) => void;
@@ -55,7 +57,7 @@ export async function bootGuest(o: {
   const a = assets!;
   const m = new Machine({
     kernel: a.kernel,
-    initrd: a.initrd,
+    initrd: o.initrd ?? a.initrd,
     accel: 'emu',
     memory: o.memory ?? '256M',
     append: `${a.cmdlineDefaults} ${cmdParam(o.script)}`,

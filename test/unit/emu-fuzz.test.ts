@@ -9,6 +9,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRawMachine } from '../../src/engines/emu/raw-runner.js';
 import { runSlice } from '../../src/engines/emu/exec.js';
+import { jitFromEnv, runSliceJit } from '../../src/engines/emu/jit/run.js';
+
+// npm test's translator pass (TSVISOR_EMU_JIT=on) runs the same slices through
+// the translator's slice entry, the one EmuEngine uses.
+const slice = jitFromEnv() === true ? runSliceJit : runSlice;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -58,7 +63,7 @@ for (const seed of [1, 2, 3, 4]) {
       c.stats.exceptions = 0;
       for (let k = 0; k < 4 && c.on; k++) {
         c.checkInterrupts();
-        executed += runSlice(c, 64);
+        executed += slice(c, 64);
       }
       exceptions += c.stats.exceptions;
     }

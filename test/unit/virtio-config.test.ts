@@ -24,6 +24,13 @@ test('CLI: --disk (repeatable), --rng, --console virtio / --virtio-console', () 
   assert.throws(() => parseRunArgs(['--console', 'vga']), /serial or virtio/);
 });
 
+test('CLI: --virtio-transport mmio|pci', () => {
+  assert.equal(parseRunArgs(['--virtio-transport', 'pci']).virtioTransport, 'pci');
+  assert.equal(parseRunArgs(['--virtio-transport', 'mmio']).virtioTransport, 'mmio');
+  assert.equal('virtioTransport' in parseRunArgs([]), false);
+  assert.throws(() => parseRunArgs(['--virtio-transport', 'isa']), /mmio or pci/);
+});
+
 test('config validation of disks; devices built in order (disks, rng, console)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsvisor-vcfg-'));
   try {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseAccelFlag, parseSize, resolveConfig } from '../../src/vmm/config.js';
+import { ConfigError, parseAccelFlag, parseSize, parseVirtioTransportFlag, resolveConfig } from '../../src/vmm/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvisor-cfg-'));
 const kernel = join(dir, 'kernel');
@@ -57,4 +57,14 @@ test('accel flag with options', () => {
   assert.deepEqual(parseAccelFlag('kvm'), { accel: 'kvm', options: {} });
   assert.throws(() => parseAccelFlag('emu,jit'), ConfigError);
   assert.throws(() => parseAccelFlag('hvf'), ConfigError);
+});
+
+test('virtio transport: mmio by default on emu, pci by default and only on kvm; bad values are one ConfigError line', () => {
+  assert.equal(resolveConfig({ kernel, accel: 'emu' }, host).virtioTransport, 'mmio');
+  assert.equal(resolveConfig({ kernel, accel: 'emu', virtioTransport: 'pci' }, host).virtioTransport, 'pci');
+  assert.equal(resolveConfig({ kernel, accel: 'kvm' }, host).virtioTransport, 'pci');
+  assert.throws(() => resolveConfig({ kernel, accel: 'kvm', virtioTransport: 'mmio' }, host), /PCI only/);
+  assert.throws(() => resolveConfig({ kernel, accel: 'emu', virtioTransport: 'ccw' as 'pci' }, host), /unknown virtio transport "ccw"/);
+  assert.equal(parseVirtioTransportFlag('pci'), 'pci');
+  assert.throws(() => parseVirtioTransportFlag('PCI'), ConfigError);
 });

@@ -1,6 +1,7 @@
 /**
  * The Arm "virt" board for the emu engine: guest RAM at 0x40000000, GICv2,
- * PL011 console, PL031 RTC, virtio-mmio slots, PSCI over HVC, and the
+ * PL011 console, PL031 RTC, virtio-mmio slots, optionally a PCI host bridge
+ * (ECAM) with a GICv2m MSI frame (pci.ts), PSCI over HVC, and the
  * kernel/initrd/DTB loaded the way booting.rst asks (x0 = DTB address,
  * PC = Image start, MMU off, EL1).
  *
@@ -26,6 +27,7 @@ import type { EmuCpuHandle, EmuEngineControl, EmuPlatform } from '../../engines/
 import { buildVirtDtb } from './dt.js';
 import { DTB_MAX_SIZE, ImageError, loadArm64, type Arm64ImageHeader } from './image.js';
 import { Psci } from './psci.js';
+import { attachArmVirtPci, type ArmVirtPci, type PciFunctionFactory } from './pci.js';
 import * as L from './layout.js';
 
 /** A virtio-mmio device for a slot: built once its interrupt line (SPI 16+slot, edge) exists. */
@@ -44,6 +46,11 @@ export interface ArmVirtOptions {
   onConsoleRxSpace?: () => void;
   /** virtio-mmio devices, given slots 0, 1, ... in order. */
   virtio?: VirtioMmioFactory[];
+  /**
+   * When present (even empty): a PCI host bridge (ECAM at 0x3f000000, memory
+   * window 0x10000000) and a GICv2m MSI frame, with these functions in slots 1, 2, ...
+   */
+  pci?: PciFunctionFactory[];
   /** Seed /chosen/rng-seed with 64 random bytes (default true). */
   rngSeed?: boolean;
   /** Put a random /chosen/kaslr-seed in the tree, enabling KASLR unless the cmdline says nokaslr (default false). */
@@ -71,6 +78,8 @@ export interface ArmVirtBoard {
   initrdEnd?: number;
   /** The virtio devices as placed: slot n at 0x0a000000 + 0x200 n. */
   virtio: Array<{ slot: number; base: number; spi: number; device: BusDevice }>;
+  /** The PCI bus, v2m frame and functions (with `pci`). */
+  pci?: ArmVirtPci;
   /** Connect the engine: IRQ outputs, current-CPU reporting and PSCI start working from here on. */
   attach(engine: EmuEngineControl): void;
 }
@@ -127,6 +136,8 @@ export function buildArmVirt(o: ArmVirtOptions): ArmVirtBoard {
     return { slot, base, spi, device };
   });
 
+  const pci = o.pci !== undefined ? attachArmVirtPci(mmio, gic, o.pci) : undefined;
+
   const loaded = loadArm64(memory, L.VIRT_RAM, o.memorySize, o.kernel, o.initrd);
   const dtb = buildVirtDtb({
     cpus: o.cpus,
@@ -137,6 +148,7 @@ export function buildArmVirt(o: ArmVirtOptions): ArmVirtBoard {
     virtioSlots: virtio.map((v) => v.slot),
     rngSeed: o.rngSeed === false ? undefined : new Uint8Array(randomBytes(64)),
     kaslrSeed: o.kaslrSeed ? randomBytes(8).readBigUInt64BE() : undefined,
+    pci: pci !== undefined,
   });
   if (dtb.length > DTB_MAX_SIZE) throw new ImageError(`device tree is ${dtb.length} bytes, more than 2 MiB`);
   memory.writeBytes(loaded.dtbAddr, dtb);
@@ -169,6 +181,7 @@ export function buildArmVirt(o: ArmVirtOptions): ArmVirtBoard {
     initrdStart: loaded.initrdStart,
     initrdEnd: loaded.initrdEnd,
     virtio,
+    pci,
     attach(e: EmuEngineControl): void {
       engine = e;
       for (let c = 0; c < o.cpus; c++) e.setIrq(c, gic.irqPending(c));

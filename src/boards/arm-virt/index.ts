@@ -4,3 +4,4 @@ export { buildVirtDtb, type VirtDtOptions } from './dt.js';
 export { loadArm64, parseArm64Image, planArmLoad, maybeDecompress, ImageError, type Arm64ImageHeader, type ArmLoadLayout } from './image.js';
 export { Psci, type PsciCpu, type PsciEngine } from './psci.js';
 export * as virtLayout from './layout.js';
+export { attachArmVirtPci, type ArmVirtPci, type PciFunctionFactory } from './pci.js';

@@ -144,3 +144,42 @@ export function crc32(acc: number, lo: number, hi: number, bytes: number, castag
   }
   return crc | 0;
 }
+
+/** High 64 bits of the unsigned 128-bit product of two 64-bit values, into R (exact, no BigInt). */
+export function umulh64(al: number, ah: number, bl: number, bh: number): void {
+  mulu32(al, bl);
+  const p0h = R.hi >>> 0;
+  mulu32(al, bh);
+  const p1l = R.lo >>> 0;
+  const p1h = R.hi >>> 0;
+  mulu32(ah, bl);
+  const p2l = R.lo >>> 0;
+  const p2h = R.hi >>> 0;
+  mulu32(ah, bh);
+  const p3l = R.lo >>> 0;
+  const p3h = R.hi >>> 0;
+  const mid = p0h + p1l + p2l; // < 2^34: exact
+  const lo = p3l + p1h + p2h + Math.floor(mid / 4294967296); // < 2^35: exact
+  R.lo = lo | 0;
+  R.hi = (p3h + Math.floor(lo / 4294967296)) | 0;
+}
+
+/** High 64 bits of the signed 128-bit product, into R. */
+export function smulh64(al: number, ah: number, bl: number, bh: number): void {
+  umulh64(al, ah, bl, bh);
+  let rl = R.lo;
+  let rh = R.hi;
+  // signed = unsigned - (a < 0 ? b : 0) - (b < 0 ? a : 0), modulo 2^64
+  if (ah < 0) {
+    const l = (rl >>> 0) - (bl >>> 0);
+    rh = (rh - bh - (l < 0 ? 1 : 0)) | 0;
+    rl = l | 0;
+  }
+  if (bh < 0) {
+    const l = (rl >>> 0) - (al >>> 0);
+    rh = (rh - ah - (l < 0 ? 1 : 0)) | 0;
+    rl = l | 0;
+  }
+  R.lo = rl;
+  R.hi = rh;
+}

@@ -3,7 +3,7 @@
  * register). Each returns a handler closure specialised for the fields of
  * one instruction word, or undefined for unallocated encodings.
  */
-import { adc32, adc64, condHolds, crc32, extendReg, mul64 } from './alu.js';
+import { adc32, adc64, condHolds, crc32, extendReg, mul64, smulh64, umulh64 } from './alu.js';
 import { decodeBitMasks } from './bitmasks.js';
 import { SINK, SP, ZR, type Cpu } from './cpu.js';
 import { R, bigHi, bigLo, bswap16x2, bswap32, rbit32, ror64, shift32, shift64, toBig } from './int64.js';
@@ -746,17 +746,17 @@ function threeSource(insn: number, sf: boolean, rd: number, rn: number, rm: numb
   }
   if ((op31 === 2 || op31 === 6) && o0 === 0) {
     // SMULH/UMULH
-    const signed = op31 === 2;
+    if (op31 === 2) {
+      return (c) => {
+        smulh64(c.xl[rn]!, c.xh[rn]!, c.xl[rm]!, c.xh[rm]!);
+        c.xl[d] = R.lo;
+        c.xh[d] = R.hi;
+      };
+    }
     return (c) => {
-      let a = toBig(c.xl[rn]!, c.xh[rn]!);
-      let b = toBig(c.xl[rm]!, c.xh[rm]!);
-      if (signed) {
-        a = BigInt.asIntN(64, a);
-        b = BigInt.asIntN(64, b);
-      }
-      const r = (a * b) >> 64n;
-      c.xl[d] = bigLo(r);
-      c.xh[d] = bigHi(r);
+      umulh64(c.xl[rn]!, c.xh[rn]!, c.xl[rm]!, c.xh[rm]!);
+      c.xl[d] = R.lo;
+      c.xh[d] = R.hi;
     };
   }
   return undefined;

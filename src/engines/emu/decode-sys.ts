@@ -4,6 +4,7 @@
  */
 import { condHolds } from './alu.js';
 import {
+  ACC_WRITE,
   EC_HVC,
   EC_SMC,
   EC_SVC,
@@ -378,6 +379,9 @@ function decodeMsr(key: number, rt: number): H {
   };
 }
 
+const SCTLR_DZE = 1n << 14n;
+const SCTLR_UCI = 1n << 26n;
+
 /** DC/IC/TLBI/AT. Encodings by (op1, CRn, CRm, op2). */
 function decodeSys(l: number, op1: number, crn: number, crm: number, op2: number, rt: number): H | undefined {
   if (l) return undefined; // SYSL: nothing defined
@@ -445,11 +449,19 @@ function decodeSys(l: number, op1: number, crn: number, crm: number, op2: number
     if (op1 === 3 && crm === 4 && op2 === 1) {
       // DC ZVA: zero a 64-byte block
       return (c) => {
-        trapEl0(c, 1n << 14n); // SCTLR.DZE
+        if (c.el === 0) trapEl0(c, SCTLR_DZE);
         const lo = c.xl[rt]! & ~63;
         const hi = c.xh[rt]!;
-        c.dataPa(lo, hi, true);
-        for (let i = 0; i < 64; i += 8) c.st64((lo + i) | 0, hi, 0, 0);
+        const i = c.translate(lo, hi, ACC_WRITE, c.wMask);
+        const p = c.tlbRam[i]!;
+        if (p >= 0) {
+          // Fast RAM (clear_page zeroes whole pages this way): one fill.
+          if (c.phys.codePages[p] !== 0) c.codeWritten(p);
+          const o = p * 4096 + (lo & 0xfff);
+          c.u8.fill(0, o, o + 64);
+          return;
+        }
+        for (let k = 0; k < 64; k += 8) c.st64((lo + k) | 0, hi, 0, 0);
       };
     }
     if (op1 === 0 && (crm === 1 || crm === 5) && op2 === 0) {
@@ -464,7 +476,7 @@ function decodeSys(l: number, op1: number, crn: number, crm: number, op2: number
     if (op1 === 3 && crm === 5 && op2 === 1) {
       // IC IVAU: drop the decoded instructions of the page holding the address.
       return (c) => {
-        trapEl0(c, 1n << 26n);
+        if (c.el === 0) trapEl0(c, SCTLR_UCI);
         const lo = c.xl[rt]!;
         const hi = c.xh[rt]!;
         const t = translateVa(c, lo, hi);
@@ -483,7 +495,7 @@ function decodeSys(l: number, op1: number, crn: number, crm: number, op2: number
       // DC IVAC / CVAC / CVAU / CVAP / CVADP / CIVAC: translate (faults are reported with CM=1) and do nothing.
       return (c) => {
         if (op1 === 0 && c.el === 0) c.undef();
-        trapEl0(c, 1n << 26n); // SCTLR.UCI
+        if (c.el === 0) trapEl0(c, SCTLR_UCI);
         const lo = c.xl[rt]!;
         const hi = c.xh[rt]!;
         const t = translateVa(c, lo, hi);

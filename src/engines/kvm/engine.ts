@@ -68,6 +68,10 @@ export interface KvmStats {
   failedMsrs: number[];
 }
 
+function engineError(e: unknown): ExitStatus {
+  return { kind: 'error', message: `kvm engine: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
+}
+
 export class KvmEngine implements Engine {
   readonly vm: KvmVm;
   readonly cpus: number;
@@ -168,22 +172,53 @@ export class KvmEngine implements Engine {
   }
 
   run(): ExitStatus {
+    this.begin();
+    try {
+      return this.loop(false)!;
+    } catch (e) {
+      return engineError(e);
+    } finally {
+      this.end();
+    }
+  }
+
+  /**
+   * run() for a thread that must also serve its event loop (the CLI's main
+   * thread: terminal input, Ctrl-A X, SIGINT/SIGTERM, output): whenever
+   * KVM_RUN is interrupted (the poll timer, a kick, any signal: at least every
+   * pollIntervalMs) it polls the host and then awaits `pause()` (e.g. one
+   * setImmediate) before entering the guest again.
+   */
+  async runYielding(pause: () => Promise<void>): Promise<ExitStatus> {
+    this.begin();
+    try {
+      for (;;) {
+        const s = this.loop(true);
+        if (s !== undefined) return s;
+        await pause();
+      }
+    } catch (e) {
+      return engineError(e);
+    } finally {
+      this.end();
+    }
+  }
+
+  private begin(): void {
     if (this.running) throw new KvmError('run() is already active');
     this.running = true;
     this.aps?.go();
     if (this.pollIntervalMs > 0) this.timer = sys().startKickTimer(this.kick.tid, this.signal, this.pollIntervalMs);
-    try {
-      return this.loop();
-    } catch (e) {
-      return { kind: 'error', message: `kvm engine: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
-    } finally {
-      this.stopTimer();
-      this.aps?.stop();
-      this.running = false;
-    }
   }
 
-  private loop(): ExitStatus {
+  private end(): void {
+    this.stopTimer();
+    this.aps?.stop();
+    this.running = false;
+  }
+
+  /** Runs vCPU 0 until the VM ends (its status) or, with `yieldOnInterrupt`, until KVM_RUN is interrupted (undefined). */
+  private loop(yieldOnInterrupt: boolean): ExitStatus | undefined {
     const v = this.vcpu0;
     const run = v.run;
     const R = K.kvm_run;
@@ -229,6 +264,7 @@ export class KvmEngine implements Engine {
           sys().consumeSignal(this.signal);
           const s = this.host.poll();
           if (s !== undefined) return s;
+          if (yieldOnInterrupt) return undefined;
           break;
         }
         case K.KVM_EXIT_INTR:
