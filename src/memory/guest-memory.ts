@@ -59,6 +59,28 @@ export class GuestMemory {
     return region;
   }
 
+  /**
+   * Move `region` (copying its bytes) to offset 0 of a new WebAssembly.Memory
+   * followed by the emu state area (createEmuMemory's layout), so an engine
+   * built on heap memory can still run translated code. False when it would
+   * not fit in 4 GiB or a WebAssembly memory is already attached.
+   */
+  moveToWasm(region: MemoryRegion): boolean {
+    const k = this.regions.indexOf(region);
+    if (this.wasm !== undefined || k < 0) return false;
+    const ramBytes = Math.ceil(region.size / 65536) * 65536;
+    const total = ramBytes + emuStateBytes(region.size);
+    if (total > 65535 * 65536) return false;
+    const wasm = new WebAssembly.Memory({ initial: total / 65536, maximum: total / 65536 });
+    const u8 = new Uint8Array(wasm.buffer, 0, region.size);
+    u8.set(region.u8);
+    const moved: MemoryRegion = { gpa: region.gpa, size: region.size, buffer: wasm.buffer, u8, view: new DataView(wasm.buffer, 0, region.size) };
+    this.regions[k] = moved;
+    this.last = undefined;
+    this.wasm = wasm;
+    return true;
+  }
+
   /** Total bytes of RAM. */
   get totalSize(): number {
     return this.regions.reduce((n, r) => n + r.size, 0);

@@ -47,6 +47,10 @@ export class Phys {
     let best: MemoryRegion | undefined;
     for (const r of memory.regions) if (best === undefined || r.size > best.size) best = r;
     if (best === undefined) throw new Error('emu: guest memory has no RAM region');
+    // Heap RAM (tests, library callers): move it into a WebAssembly memory so translated code can run.
+    if (memory.wasm === undefined && best.hostAddr === undefined && memory.moveToWasm(best)) {
+      best = memory.regions.find((r) => r.gpa === best!.gpa)!;
+    }
     this.ram = best;
     this.ramBase = best.gpa;
     this.ramSize = best.size;
