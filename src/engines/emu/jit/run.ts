@@ -50,13 +50,23 @@ import { Bytes, encodeModule, Fn, I32, Op } from './wasm.js';
 /** Entries reached this many times get translated (TSVISOR_EMU_JIT_HOT overrides; 0 = translate at once, for tests). */
 export const HOT = (() => {
   const v = Number(process.env.TSVISOR_EMU_JIT_HOT);
-  return Number.isInteger(v) && v >= 0 && v <= 65000 ? v : 40;
+  return Number.isInteger(v) && v >= 0 && v <= 65000 ? v : 2000;
 })();
 
 /** Blocks compiled per module at most; a fuller queue is compiled at once (TSVISOR_EMU_JIT_BATCH). */
 const BATCH = (() => {
   const v = Number(process.env.TSVISOR_EMU_JIT_BATCH);
   return Number.isInteger(v) && v >= 1 && v <= 4096 ? v : 64;
+})();
+
+/**
+ * Translated blocks kept at most: past this many, the next slice drops every
+ * block, the function table and the hash table, and translation starts over
+ * (bounds memory on guests that keep loading new code).
+ */
+const MAX_BLOCKS = (() => {
+  const v = Number(process.env.TSVISOR_EMU_JIT_MAX_BLOCKS);
+  return Number.isInteger(v) && v >= 1 ? v : 200_000;
 })();
 
 /** hits[] value of an entry that is queued for translation. */
@@ -366,6 +376,18 @@ function compileQueue(phys: Phys, st: JitState): void {
 
 export const PROF = { gen: 0, enc: 0, mod: 0, inst: 0, bytes: 0 };
 
+/** Forget every translated block (between slices only: the dispatcher captured by a running slice uses the old table). */
+function flushAll(phys: Phys, st: JitState): void {
+  for (const p of st.pages) if (p !== undefined) st.stats.invalidated += p.count;
+  st.pages.fill(undefined);
+  st.queue = [];
+  st.hash.fill(0);
+  st.handlers = [];
+  st.handlerIndex.clear();
+  st.table = new WebAssembly.Table({ initial: 0, element: 'anyfunc' });
+  if (st.dispatch !== undefined) st.dispatch = buildDispatcher(phys, st);
+}
+
 const NO_PAGE: Array<Handler | undefined> = [];
 
 /**
@@ -378,6 +400,7 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
   if (phys.wasm === undefined || c.arena < 0) return runSlice(c, budget);
   const dv = c.dv;
   const st = stateOf(phys);
+  if (st.table.length > MAX_BLOCKS) flushAll(phys, st);
   const stats = st.stats;
   const hot = st.hot;
   const S = c.jitS;
@@ -555,8 +578,9 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
       if (inBlock) {
         // The handler call set pc to the faulting instruction's address + 4; registers and flags are in the Cpu.
         inBlock = false;
-        n += st.lastK;
-        jitN += st.lastK;
+        // As in runSlice, the faulting instruction counts as executed.
+        n += st.lastK + 1;
+        jitN += st.lastK + 1;
         flo = (c.pcLo - 4) | 0;
         fhi = c.pcLo >>> 0 < 4 ? (c.pcHi - 1) | 0 : c.pcHi;
       }
