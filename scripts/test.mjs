@@ -93,7 +93,12 @@ function runPass(label, passFiles, env, extra = []) {
   return { label, status: r.status ?? 1, counts };
 }
 
-const passes = [runPass(process.env.TSVISOR_EMU_JIT === 'on' ? 'TSVISOR_EMU_JIT=on' : 'interpreter', files, {})];
+// The translator is the engine's default: pass 1 is the interpreter unless TSVISOR_EMU_JIT says otherwise.
+const passes = [
+  runPass(process.env.TSVISOR_EMU_JIT === 'on' ? 'TSVISOR_EMU_JIT=on' : 'interpreter', files, {
+    TSVISOR_EMU_JIT: process.env.TSVISOR_EMU_JIT ?? 'off',
+  }),
+];
 const rel = (f) => f.slice(root.length).replace(/^\/+/, '');
 const jitFiles = files.filter((f) => JIT_SUITES.includes(rel(f)));
 const jitBootFiles = files.filter((f) => JIT_DEFAULT_HOT.includes(rel(f)));
