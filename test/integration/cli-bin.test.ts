@@ -55,7 +55,8 @@ test('built command: kvm hello guest runs, without and with the code cache', asy
   const p = probeKvm();
   if (!p.ok) return t.skip(`no usable /dev/kvm: ${p.reason}`);
   if (!existsSync(hello)) return t.skip('test guests not built (guest/test-guests/build.sh)');
-  for (const env of [{ TSVISOR_CODE_CACHE: '0' }, {}, {}]) {
+  const envs: Array<Record<string, string>> = [{ TSVISOR_CODE_CACHE: '0' }, {}, {}];
+  for (const env of envs) {
     const r = await runHello(env);
     assert.match(r.stdout, /tsvisor test guest: hello/);
     assert.match(r.stdout, /bye/);
