@@ -34,9 +34,10 @@ const plugin = {
       contents = contents.replaceAll('import.meta.resolve(', '__tsvisorResolve(');
       return { contents, loader: 'ts' };
     });
-    // node:worker_threads is loaded on first use (kvm with 1 vCPU and no virtio device never starts a
-    // worker; loading it costs ~2 ms of start-up CPU): the bundled code gets getters for its exports.
-    b.onResolve({ filter: /^node:worker_threads$/ }, (args) => (args.importer.endsWith('.ts') ? { path: args.path, namespace: 'lazy-builtin' } : undefined));
+    // node:worker_threads and node:stream are loaded on first use (kvm with 1 vCPU and no virtio
+    // device never starts a worker; the console's streams are made after the first KVM_RUN; each
+    // costs ~2 ms of start-up CPU): the bundled code gets getters for their exports.
+    b.onResolve({ filter: /^node:(worker_threads|stream)$/ }, (args) => (args.importer.endsWith('.ts') ? { path: args.path, namespace: 'lazy-builtin' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
       const names = Object.keys(await import(args.path)).filter((n) => n !== 'default');
       const getters = names.map((n) => `get ${n}() { return require(${JSON.stringify(args.path)}).${n}; }`);
