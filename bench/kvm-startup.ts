@@ -7,7 +7,9 @@
  * process-wide); the process is killed once the first KVM_RUN is reported.
  * CPU time is reported too: on a shared host it is much less noisy than wall.
  *
- * Variants, alternated round by round so they see the same host load:
+ * Variants, all run in every round in a shuffled order with a 150 ms pause
+ * before each run (a run right after a killed VM measured ~7 ms more CPU than
+ * the first of a round: a fixed order biases the comparison):
  *  - this checkout with its V8 code cache (a first, untimed run to the guest's
  *    prompt writes dist/cli/tsvisor.cjs.v8cache, as any first run does);
  *  - the same without it (TSVISOR_CODE_CACHE=0: a first run after a build);
@@ -116,11 +118,18 @@ if (!p.ok) {
   const cold: Trace[] = [];
   const other: Trace[] = [];
   const floor: Array<Array<[number, number]>> = floors.map(() => []);
+  const jobs: Array<() => Promise<void>> = [
+    async () => void warm.push(await runCli(root)),
+    async () => void cold.push(await runCli(root, { TSVISOR_CODE_CACHE: '0' })),
+    ...(compare !== undefined ? [async () => void other.push(await runCli(compare))] : []),
+    ...floors.map(([, a], j) => async () => void floor[j]!.push(nodeFloor(a))),
+  ];
   for (let i = 0; i < ROUNDS; i++) {
-    warm.push(await runCli(root));
-    cold.push(await runCli(root, { TSVISOR_CODE_CACHE: '0' }));
-    if (compare !== undefined) other.push(await runCli(compare));
-    floors.forEach(([, a], j) => floor[j]!.push(nodeFloor(a)));
+    const order = jobs.map((job) => ({ job, key: Math.random() })).sort((x, y) => x.key - y.key);
+    for (const { job } of order) {
+      await new Promise((r) => setTimeout(r, 150));
+      await job();
+    }
   }
   const load1 = loadavg();
   console.log(`process start → vCPU 0's first KVM_RUN, tsvisor run --accel kvm (hello.elf, 128 MiB, 1 vCPU), min / median / max of ${ROUNDS}`);
