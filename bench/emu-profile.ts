@@ -76,6 +76,8 @@ for (const jit of modes) {
   console.log(`jit=${jit}: marker after ${r.markerS.toFixed(2)} s, powered off after ${r.exitS.toFixed(2)} s (under --cpu-prof), append "${append}"`);
   console.log(`machine thread self time by part (${files.length} threads profiled):`);
   console.log(table(b, top));
+  const unmapped = (b.us.get('other') ?? 0) / Math.max(1, b.totalUs);
+  if (unmapped > 0.25) console.log(`  note: ${(unmapped * 100).toFixed(0)}% of samples are not in src/ files (a bundled build?): the split above is incomplete`);
   const others = profs.slice(1).map(({ p }) => breakdown([p]).totalUs / 1e6);
   if (others.length) console.log(`  other threads (main, I/O workers): ${others.map((s) => s.toFixed(2)).join(' + ')} s not idle`);
   if (keep) console.log(`  profiles: ${profs.map(({ f }) => join(dir, f)).join(' ')}`);

@@ -88,7 +88,10 @@ async function main(): Promise<void> {
   if (!existsSync(`${root}dist/src/cli/main.js`)) throw new Error('build first: npm run build');
   const ts: Sample[] = [];
   const qm: Sample[] = [];
+  const bare: Sample[] = [];
   for (let i = 0; i < ROUNDS; i++) {
+    // Reference: node itself, idle after printing the marker (no VMM).
+    bare.push(await measure(process.execPath, ['-e', "console.log('echo until q'); setInterval(() => {}, 1000)"], (pid) => pid));
     ts.push(await measure(process.execPath, [...nodeFlags, cli, 'run', '--accel', 'kvm', '--kernel', guest, '--memory', `${GUEST_MIB}M`], (pid) => pid));
     qm.push(
       await measure(
@@ -105,6 +108,7 @@ async function main(): Promise<void> {
   console.log(`  tsvisor (kvm):             ${fmt(tsS, 'MiB', 1)}   (guest RAM touched: ${(ts[0]!.guestKiB / 1024).toFixed(1)} MiB)`);
   console.log(`  qemu-system-x86_64 microvm: ${fmt(qmS, 'MiB', 1)}   (guest RAM touched: ${(qm[0]!.guestKiB / 1024).toFixed(1)} MiB)`);
   console.log(`  ratio tsvisor / qemu (median): ${(tsS.median / qmS.median).toFixed(2)}x`);
+  console.log(`  reference, node -e (idle, no VMM): ${fmt(summarize(bare.map((x) => x.rssKiB / 1024)), 'MiB', 1)} RSS`);
 }
 
 await main();

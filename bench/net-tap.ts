@@ -73,6 +73,8 @@ const SCRIPT = [
   'echo NET-DONE',
 ].join('\n');
 
+const NAMES: Record<string, string> = { qemu: 'qemu-system-aarch64 tcg', tsvisor: 'tsvisor emu' };
+
 interface Rates {
   tcpUp: number;
   tcpDown: number;
@@ -111,7 +113,7 @@ async function serverIn(ns: TestNetns, lines: string[]): Promise<void> {
   );
 }
 
-async function tsvisor(): Promise<Rates | undefined> {
+async function tsvisor(variant: string): Promise<Rates | undefined> {
   const ns = new TestNetns();
   const lines: string[] = [];
   try {
@@ -125,7 +127,7 @@ async function tsvisor(): Promise<Rates | undefined> {
         await serverIn(ns, lines);
       },
     });
-    return rates('tsvisor emu', r.output, lines);
+    return rates(NAMES[variant]!, r.output, lines);
   } finally {
     ns.dispose();
   }
@@ -160,7 +162,7 @@ const load0 = loadavg();
 for (let round = 0; round < ROUNDS; round++) {
   process.stderr.write(`round ${round + 1}/${ROUNDS} (load ${loadavg()[0]!.toFixed(2)})\n`);
   for (const w of which) {
-    const x = w === 'qemu' ? await qemu() : await tsvisor();
+    const x = w === 'qemu' ? await qemu() : await tsvisor(w);
     if (x) results.set(w, [...(results.get(w) ?? []), x]);
   }
 }
@@ -179,7 +181,7 @@ for (const [k, title] of cols) {
   for (const [w, xs] of results) {
     const s = summarize(xs.map((x) => x[k]));
     const ratio = qm !== undefined && w !== 'qemu' ? `  (${(s.median / qm).toFixed(2)}x qemu)` : '';
-    console.log(`    ${(w === 'qemu' ? 'qemu-system-aarch64 tcg' : 'tsvisor emu').padEnd(24)} ${fmt(s, 'MiB/s')}${ratio}`);
+    console.log(`    ${(NAMES[w] ?? w).padEnd(28)} ${fmt(s, 'MiB/s')}${ratio}`);
   }
 }
 rmSync(dir, { recursive: true });

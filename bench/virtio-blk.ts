@@ -11,12 +11,18 @@
  *   RR  bench/guest/blk_randread.c: 4 KiB O_DIRECT pread at random aligned
  *       offsets over the whole 1 GiB device, queue depth 1, for RR_SECONDS
  *
- * usage: node --import tsx bench/virtio-blk.ts [MiB=32] [rounds=3] [worker,qemu[,sync]]
+ * The image is read through before every run, so both VMMs start with it in
+ * the host page cache (this host reclaims cold page cache within minutes).
+ *
+ * usage: node --import tsx bench/virtio-blk.ts [MiB=128] [rounds=3] [worker,noinline,qemu[,sync]]
+ *   worker    tsvisor defaults (I/O worker thread; page-cache hits inline on the machine thread)
+ *   noinline  TSVISOR_BLK_INLINE=0: every read/write goes through the I/O worker
+ *   sync      TSVISOR_BLK_IO=sync: all I/O on the machine thread
  *   TSV_BENCH_RR_SECONDS (default 5)
  * Needs aarch64-linux-gnu-gcc (builds the random-read program) and the cached guest (npm run setup).
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,9 +32,9 @@ import { QEMU_ARM64, qemuArm64Args, runQemu } from '../guest/qemu.js';
 import { assets, bootEmu } from '../test/integration/virtio-blk-guest.js';
 import { fmt, summarize } from './lib/stats.js';
 
-const MB = Number(process.argv[2] ?? 32);
+const MB = Number(process.argv[2] ?? 128);
 const ROUNDS = Number(process.argv[3] ?? 3);
-const which = (process.argv[4] ?? 'worker,qemu').split(',');
+const which = (process.argv[4] ?? 'worker,noinline,qemu').split(',');
 const RR_SECONDS = Number(process.env.TSV_BENCH_RR_SECONDS ?? 5);
 if (!assets) throw new Error('arm64 guest not set up: npm run setup');
 
@@ -49,6 +55,13 @@ const img = join(dir, 'd.img');
     chunk.writeUInt32LE(i, 0);
     writeSync(fd, chunk);
   }
+  closeSync(fd);
+}
+
+function warm(): void {
+  const fd = openSync(img, 'r');
+  const b = Buffer.alloc(1 << 20);
+  for (let pos = 0; readSync(fd, b, 0, b.length, pos) > 0; pos += b.length);
   closeSync(fd);
 }
 
@@ -90,13 +103,15 @@ for (let round = 0; round < ROUNDS; round++) {
   process.stderr.write(`round ${round + 1}/${ROUNDS} (load ${loadavg()[0]!.toFixed(2)})\n`);
   for (const w of which) {
     let x: Rates | undefined;
+    warm();
     if (w === 'qemu') {
       const r = await runQemu(QEMU_ARM64, qemuArm64Args({ ...assets, initrd }, { append: cmdParam(script), disk: img, writable: true, memory: 256 }), {
         timeoutMs: 300_000,
       });
       x = rates(r.output, 'qemu tcg');
     } else {
-      process.env.TSVISOR_BLK_IO = w;
+      process.env.TSVISOR_BLK_IO = w === 'sync' ? 'sync' : 'worker';
+      process.env.TSVISOR_BLK_INLINE = w === 'noinline' ? '0' : '1';
       const r = await bootEmu({ script, initrd, disks: [{ path: img }], timeoutMs: 900_000 });
       x = rates(r.output, `tsvisor emu (${w})`);
     }
@@ -105,7 +120,13 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const load1 = loadavg();
 
-const name = (w: string): string => (w === 'qemu' ? 'qemu-system-aarch64 tcg' : `tsvisor emu, ${w} I/O`);
+const NAMES: Record<string, string> = {
+  qemu: 'qemu-system-aarch64 tcg',
+  worker: 'tsvisor emu (default)',
+  noinline: 'tsvisor emu, no inline I/O',
+  sync: 'tsvisor emu, sync I/O',
+};
+const name = (w: string): string => NAMES[w] ?? w;
 console.log(`virtio-blk, 1 GiB raw image, ${ROUNDS} rounds, min / median / max (load average ${load0[0]!.toFixed(1)} -> ${load1[0]!.toFixed(1)}):`);
 const cols: Array<[keyof Rates, string, string, number]> = [
   ['w', `1 MiB O_DIRECT write (${MB} MiB)`, 'MiB/s', 1],
@@ -120,7 +141,7 @@ for (const [k, title, unit, digits] of cols) {
   for (const [w, xs] of results) {
     const s = summarize(xs.map((x) => x[k]));
     const ratio = qm !== undefined && w !== 'qemu' ? `  (${(s.median / qm).toFixed(2)}x qemu)` : '';
-    console.log(`    ${name(w).padEnd(26)} ${fmt(s, unit, digits)}${ratio}`);
+    console.log(`    ${name(w).padEnd(28)} ${fmt(s, unit, digits)}${ratio}`);
   }
 }
 rmSync(dir, { recursive: true });

@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -557,6 +558,40 @@ static napi_value js_fallocate(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * preadv2 / pwritev2 over segments of one buffer: (fd, buffer, segs: Float64Array of
+ * [offset, length] pairs inside the buffer, count, pos, flags). Bytes moved, or -errno
+ * (never throws for I/O errors). Zero-copy vectored I/O straight into / out of a
+ * guest memory region; flags e.g. RWF_NOWAIT (page-cache hits only, else -EAGAIN).
+ */
+#define RW_SEGS_MAX 1024
+static napi_value rw_segs(napi_env env, napi_callback_info info, int write_op) {
+  napi_value argv[6];
+  get_args(env, info, 6, argv);
+  int32_t fd = -1, count = 0, flags = 0;
+  int64_t pos = 0;
+  size_t blen = 0, slen = 0;
+  napi_get_value_int32(env, argv[0], &fd);
+  uint8_t *base = data_pointer(env, argv[1], &blen);
+  double *segs = data_pointer(env, argv[2], &slen);
+  if (base == NULL || segs == NULL || napi_get_value_int32(env, argv[3], &count) != napi_ok || !get_i64(env, argv[4], &pos) ||
+      napi_get_value_int32(env, argv[5], &flags) != napi_ok)
+    return throw_msg(env, write_op ? "pwritev: bad arguments" : "preadv: bad arguments");
+  if (count < 1 || count > RW_SEGS_MAX || (size_t)count * 16 > slen || pos < 0) return throw_msg(env, write_op ? "pwritev: bad segments" : "preadv: bad segments");
+  struct iovec iov[RW_SEGS_MAX];
+  for (int32_t i = 0; i < count; i++) {
+    double o = segs[2 * i], l = segs[2 * i + 1];
+    if (!(o >= 0 && l >= 0 && o <= (double)blen && l <= (double)blen - o)) return throw_msg(env, write_op ? "pwritev: segment outside the buffer" : "preadv: segment outside the buffer");
+    iov[i].iov_base = base + (size_t)o;
+    iov[i].iov_len = (size_t)l;
+  }
+  ssize_t n = write_op ? pwritev2(fd, iov, count, (off_t)pos, flags) : preadv2(fd, iov, count, (off_t)pos, flags);
+  return make_int(env, n < 0 ? -errno : n);
+}
+
+static napi_value js_preadv(napi_env env, napi_callback_info info) { return rw_segs(env, info, 0); }
+static napi_value js_pwritev(napi_env env, napi_callback_info info) { return rw_segs(env, info, 1); }
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", 0, js_open, 0, 0, 0, napi_enumerable, 0 },
@@ -582,6 +617,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "pollFds", 0, js_poll_fds, 0, 0, 0, napi_enumerable, 0 },
     { "setns", 0, js_setns, 0, 0, 0, napi_enumerable, 0 },
     { "fallocate", 0, js_fallocate, 0, 0, 0, napi_enumerable, 0 },
+    { "preadv", 0, js_preadv, 0, 0, 0, napi_enumerable, 0 },
+    { "pwritev", 0, js_pwritev, 0, 0, 0, napi_enumerable, 0 },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

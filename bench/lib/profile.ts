@@ -2,10 +2,12 @@
  * Classify the self time of V8 .cpuprofile samples into issue 4's parts by the
  * source file (and for a few files the function) of each sampled frame:
  *
- *   translate          src/engines/emu/jit/** code generation: functions or files
- *                      whose name matches TRANSLATE_RE (translate, compile, emit, ...)
+ *   translate          src/engines/emu/jit/** code generation: functions matching
+ *                      TRANSLATE_RE (translate, compile, emit, build..., ...) or files
+ *                      matching TRANSLATE_FILE_RE (translate.ts, wasm.ts encoder, ...)
  *   execute: translated code that is not in a source file: url '' (JS built
- *                      with new Function) or wasm://... (WebAssembly)
+ *                      with new Function) or wasm://... (WebAssembly); the builtins
+ *                      that compile it (WebAssembly.Module/Instance, Function) are translate
  *   execute: dispatch  the translator's run loop (src/engines/emu/jit/** otherwise)
  *   execute: interpreter  exec.ts, decode*.ts, alu.ts, int64.ts, bitmasks.ts, fpsimd/**
  *                      (also the handlers translated blocks call)
@@ -26,8 +28,10 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** Code generation, by function name (any file under jit/) or by file name under jit/. */
-export const TRANSLATE_RE = /translat|compil|emit|codegen|generat|assembl|encode|instantiate|optimi[sz]|inlineSource/i;
+/** Code generation under jit/, by function name... */
+export const TRANSLATE_RE = /translat|compil|emit|codegen|generat|assembl|encode|instantiate|optimi[sz]|inlineSource|^build/i;
+/** ...or by file name (translate.ts, wasm.ts: the module encoder). */
+export const TRANSLATE_FILE_RE = /translat|compil|emit|codegen|assembl|encod|wasm/i;
 
 export const PARTS = [
   'translate',
@@ -70,6 +74,8 @@ export function classify(f: CallFrame): Part {
     if (name === '(garbage collector)') return 'GC';
     if (name === '(program)' || name === '(root)') return 'other';
     if (url.startsWith('wasm://')) return 'execute: translated code';
+    // new WebAssembly.Module/Instance(...) and new Function(...) compile synchronously in these frames.
+    if (/^(Module|Instance|compile|instantiate|validate|Function)$/.test(name)) return 'translate';
     // Functions without a script: new Function code (the JS translator's blocks) or V8 builtins.
     return 'execute: translated code';
   }
@@ -77,7 +83,7 @@ export function classify(f: CallFrame): Part {
   if (!m || url.includes('/node_modules/')) return 'other';
   const p = m[1]!;
   if (p.startsWith('engines/emu/jit/')) {
-    return TRANSLATE_RE.test(name) || TRANSLATE_RE.test(p.slice('engines/emu/jit/'.length)) ? 'translate' : 'execute: translator dispatch';
+    return TRANSLATE_RE.test(name) || TRANSLATE_FILE_RE.test(p.slice('engines/emu/jit/'.length)) ? 'translate' : 'execute: translator dispatch';
   }
   if (p.startsWith('engines/emu/')) {
     const file = p.slice('engines/emu/'.length).replace(/\.(ts|js)$/, '');

@@ -240,6 +240,15 @@ export class AsyncBlockFile implements BlockBackend {
   writeZeroes(pos: number, len: number, unmap = false): void {
     this.sync.writeZeroes(pos, len, unmap);
   }
+  // Non-blocking fast path on the calling thread (page-cache hits only; see BlockBackend).
+  // A nowait write must not overtake a write still queued on the worker for an overlapping
+  // range, so it is only tried while nothing is in flight.
+  readNowait(buffer: ArrayBuffer, segs: Float64Array, count: number, pos: number, len: number): boolean {
+    return this.inFlight === 0 && this.sync.readNowait(buffer, segs, count, pos, len);
+  }
+  writeNowait(buffer: ArrayBuffer, segs: Float64Array, count: number, pos: number, len: number): boolean {
+    return this.inFlight === 0 && this.sync.writeNowait(buffer, segs, count, pos, len);
+  }
 
   close(): void {
     if (this.closed) return;

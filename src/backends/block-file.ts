@@ -10,6 +10,11 @@
  * transfer is retried on a second, buffered descriptor so the guest never
  * sees the difference).
  *
+ * readNowait()/writeNowait() are the vectored, zero-copy fast path the
+ * device may try on the machine thread: preadv2/pwritev2 with RWF_NOWAIT move
+ * data only when the host page cache has it (no waiting on a disk), else
+ * they report failure and the request goes the usual way.
+ *
  * flush() is fdatasync(2): data is on stable storage when it returns.
  * discard() deallocates the range with fallocate(2) PUNCH_HOLE|KEEP_SIZE
  * (the native addon's wrapper; Node has none), after which it reads as zeros.
@@ -19,7 +24,10 @@
  * `unmap` punches a hole (falling back to writing zeros when it cannot).
  */
 import { closeSync, constants, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, isErrno, sys } from '../sys/native.js';
+import { EOPNOTSUPP, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, RWF_NOWAIT, isErrno, sys } from '../sys/native.js';
+
+const EINVAL = 22;
+const ENOSYS = 38;
 
 export class BlockIoError extends Error {
   constructor(message: string) {
@@ -40,8 +48,21 @@ export interface BlockBackend {
   discard(pos: number, len: number): void;
   /** The range reads as zeros afterwards; with `unmap` the backend may deallocate it. */
   writeZeroes(pos: number, len: number, unmap?: boolean): void;
+  /**
+   * Move `len` bytes at `pos` into (read) / out of (write) segments of `buffer`
+   * (`count` [offset, length] pairs in `segs`, at most SEGS_MAX) in one syscall,
+   * but only when that needs no waiting (preadv2/pwritev2 RWF_NOWAIT: host
+   * page-cache hits). True when all of it moved; false when it would block, was
+   * short, or the host cannot (then nothing is promised about the segments or,
+   * for a write, the file range: do the request another way). Never throws for I/O.
+   */
+  readNowait?(buffer: ArrayBuffer, segs: Float64Array, count: number, pos: number, len: number): boolean;
+  writeNowait?(buffer: ArrayBuffer, segs: Float64Array, count: number, pos: number, len: number): boolean;
   close(): void;
 }
+
+/** Most segments readNowait/writeNowait take (the native addon's iovec limit). */
+export const SEGS_MAX = 1024;
 
 export interface BlockFileOptions {
   readOnly?: boolean;
@@ -67,6 +88,9 @@ export class BlockFile implements BlockBackend {
   private closed = false;
   /** fallocate(PUNCH_HOLE) failed with EOPNOTSUPP once: the file system cannot punch holes, do not ask again. */
   private noPunch = false;
+  /** RWF_NOWAIT reads / writes were refused (EOPNOTSUPP/EINVAL/ENOSYS) once: do not ask again. */
+  private noNowaitRead = false;
+  private noNowaitWrite = false;
 
   constructor(
     readonly path: string,
@@ -153,6 +177,23 @@ export class BlockFile implements BlockBackend {
     } catch (e) {
       throw e instanceof BlockIoError ? e : ioError('write', this.path, e);
     }
+  }
+
+  readNowait(buffer: ArrayBuffer, segs: Float64Array, count: number, pos: number, len: number): boolean {
+    if (this.noNowaitRead || this.direct || this.closed || count < 1 || count > SEGS_MAX || pos < 0 || len <= 0 || pos + len > this.size) return false;
+    const n = sys().preadv(this.fd, buffer, segs, count, pos, RWF_NOWAIT);
+    if (n === len) return true;
+    if (n === -EOPNOTSUPP || n === -EINVAL || n === -ENOSYS) this.noNowaitRead = true;
+    return false;
+  }
+
+  writeNowait(buffer: ArrayBuffer, segs: Float64Array, count: number, pos: number, len: number): boolean {
+    if (this.noNowaitWrite || this.readOnly || this.direct || this.closed || count < 1 || count > SEGS_MAX || pos < 0 || len <= 0 || pos + len > this.size) return false;
+    const n = sys().pwritev(this.fd, buffer, segs, count, pos, RWF_NOWAIT);
+    if (n === len) return true;
+    if (n === -EOPNOTSUPP || n === -EINVAL || n === -ENOSYS) this.noNowaitWrite = true;
+    // A short write left part of the range written: the caller writes all of it again, the same data.
+    return false;
   }
 
   private directIo(direct: () => void, buffered: () => void, pos: number, len: number): void {

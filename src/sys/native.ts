@@ -51,6 +51,13 @@ export interface NativeSys {
   setns(fd: number, nstype: number): void;
   /** fallocate(2), e.g. FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE to deallocate a range (reads of it then return zeros). */
   fallocate(fd: number, mode: number, offset: number, length: number): void;
+  /**
+   * preadv2(2) into segments of one buffer: `segs` holds [offset, length] pairs (byte offsets
+   * inside `buffer`), `count` of them (1..1024); `flags` e.g. RWF_NOWAIT. Bytes read, or -errno.
+   */
+  preadv(fd: number, buffer: BufferArg, segs: Float64Array, count: number, pos: number, flags: number): number;
+  /** pwritev2(2) from segments of one buffer (as preadv). Bytes written, or -errno. */
+  pwritev(fd: number, buffer: BufferArg, segs: Float64Array, count: number, pos: number, flags: number): number;
 }
 
 export interface SysError extends Error {
@@ -106,5 +113,7 @@ export const CLONE_NEWNET = 0x40000000;
 export const FALLOC_FL_KEEP_SIZE = 0x01;
 export const FALLOC_FL_PUNCH_HOLE = 0x02;
 export const EOPNOTSUPP = 95;
+/** preadv2/pwritev2 flag: only what needs no waiting (page-cache hits), else -EAGAIN. */
+export const RWF_NOWAIT = 0x08;
 /** The signal tsvisor uses to kick a thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
 export const KICK_SIGNAL = SIGUSR2;

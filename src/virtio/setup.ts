@@ -67,7 +67,12 @@ export function buildVirtioDevices(cfg: Pick<MachineConfig, 'disks' | 'rng' | 'c
         throw new VirtioSetupError(`cannot open disk ${d.path}: ${(e as Error).message}`);
       }
       const pollEnv = Number(process.env.TSVISOR_BLK_POLL_US);
-      const blk = new VirtioBlk(backend, { serial: d.serial, ...(Number.isFinite(pollEnv) && process.env.TSVISOR_BLK_POLL_US !== '' ? { pollUs: pollEnv } : {}) });
+      const blk = new VirtioBlk(backend, {
+        serial: d.serial,
+        ...(Number.isFinite(pollEnv) && process.env.TSVISOR_BLK_POLL_US !== '' ? { pollUs: pollEnv } : {}),
+        // TSVISOR_BLK_INLINE=0: no inline page-cache I/O (for comparisons).
+        inline: process.env.TSVISOR_BLK_INLINE !== '0',
+      });
       disks.push(blk);
       devices.push(blk);
     }

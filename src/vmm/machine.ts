@@ -75,9 +75,12 @@ export class Machine extends EventEmitter {
     this.onCaller = run.thread === 'caller' && this.config.accel === 'kvm';
     this.link = new HostLinkMain(createHostLinkBuffers());
     this.exitPromise = new Promise((r) => (this.resolveExit = r));
-    const output = new PassThrough();
+    // Created on first use (the kvm CLI's start-up reaches the first KVM_RUN without loading node:stream).
+    let output: PassThrough | undefined;
     this.serial = {
-      output,
+      get output(): PassThrough {
+        return (output ??= new PassThrough());
+      },
       write: (data) => this.link.sendInput(typeof data === 'string' ? Buffer.from(data, 'utf8') : data),
     };
   }
@@ -140,8 +143,7 @@ export class Machine extends EventEmitter {
   private async startOnCaller(): Promise<void> {
     const [{ buildMachine, BuildError }, { KvmEngine }] = await Promise.all([import('./builder.js'), import('../engines/kvm/engine.js')]);
     traceStartup('engine-loaded');
-    const output = this.serial.output;
-    const host = new CallerHostLink(this.link.buffers, (bytes) => output.write(Buffer.from(bytes)));
+    const host = new CallerHostLink(this.link.buffers, (bytes) => this.serial.output.write(Buffer.from(bytes)));
     let built;
     try {
       built = await buildMachine(this.config, host);
