@@ -11,18 +11,20 @@
  *   RR  bench/guest/blk_randread.c: 4 KiB O_DIRECT pread at random aligned
  *       offsets over the whole 1 GiB device, queue depth 1, for RR_SECONDS
  *
- * The image is read through before every run, so both VMMs start with it in
- * the host page cache (this host reclaims cold page cache within minutes).
+ * Before every run the image is written back (fdatasync) and read through, so
+ * every run starts with it clean and in the host page cache (this host
+ * reclaims cold page cache within minutes); the order of the variants rotates
+ * each round.
  *
- * usage: node --import tsx bench/virtio-blk.ts [MiB=128] [rounds=3] [worker,noinline,qemu[,sync]]
- *   worker    tsvisor defaults (I/O worker thread; page-cache hits inline on the machine thread)
- *   noinline  TSVISOR_BLK_INLINE=0: every read/write goes through the I/O worker
+ * usage: node --import tsx bench/virtio-blk.ts [MiB=128] [rounds=3] [worker,inline,qemu[,sync]]
+ *   worker    tsvisor defaults (file I/O on the disk's I/O worker thread)
+ *   inline    TSVISOR_BLK_INLINE=1: page-cache hits inline on the machine thread (preadv2 RWF_NOWAIT)
  *   sync      TSVISOR_BLK_IO=sync: all I/O on the machine thread
  *   TSV_BENCH_RR_SECONDS (default 5)
  * Needs aarch64-linux-gnu-gcc (builds the random-read program) and the cached guest (npm run setup).
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +36,7 @@ import { fmt, summarize } from './lib/stats.js';
 
 const MB = Number(process.argv[2] ?? 128);
 const ROUNDS = Number(process.argv[3] ?? 3);
-const which = (process.argv[4] ?? 'worker,noinline,qemu').split(',');
+const which = (process.argv[4] ?? 'worker,inline,qemu').split(',');
 const RR_SECONDS = Number(process.env.TSV_BENCH_RR_SECONDS ?? 5);
 if (!assets) throw new Error('arm64 guest not set up: npm run setup');
 
@@ -58,8 +60,10 @@ const img = join(dir, 'd.img');
   closeSync(fd);
 }
 
+/** Write back what the previous run left dirty (so it does not slow the next one), then pull the image into the page cache. */
 function warm(): void {
-  const fd = openSync(img, 'r');
+  const fd = openSync(img, 'r+');
+  fdatasyncSync(fd);
   const b = Buffer.alloc(1 << 20);
   for (let pos = 0; readSync(fd, b, 0, b.length, pos) > 0; pos += b.length);
   closeSync(fd);
@@ -101,7 +105,8 @@ const results = new Map<string, Rates[]>();
 const load0 = loadavg();
 for (let round = 0; round < ROUNDS; round++) {
   process.stderr.write(`round ${round + 1}/${ROUNDS} (load ${loadavg()[0]!.toFixed(2)})\n`);
-  for (const w of which) {
+  // Rotate the order every round: a run's position (after which other run) must not bias it.
+  for (const w of [...which.slice(round % which.length), ...which.slice(0, round % which.length)]) {
     let x: Rates | undefined;
     warm();
     if (w === 'qemu') {
@@ -111,7 +116,7 @@ for (let round = 0; round < ROUNDS; round++) {
       x = rates(r.output, 'qemu tcg');
     } else {
       process.env.TSVISOR_BLK_IO = w === 'sync' ? 'sync' : 'worker';
-      process.env.TSVISOR_BLK_INLINE = w === 'noinline' ? '0' : '1';
+      process.env.TSVISOR_BLK_INLINE = w === 'inline' ? '1' : '0';
       const r = await bootEmu({ script, initrd, disks: [{ path: img }], timeoutMs: 900_000 });
       x = rates(r.output, `tsvisor emu (${w})`);
     }
@@ -123,7 +128,7 @@ const load1 = loadavg();
 const NAMES: Record<string, string> = {
   qemu: 'qemu-system-aarch64 tcg',
   worker: 'tsvisor emu (default)',
-  noinline: 'tsvisor emu, no inline I/O',
+  inline: 'tsvisor emu, inline I/O',
   sync: 'tsvisor emu, sync I/O',
 };
 const name = (w: string): string => NAMES[w] ?? w;

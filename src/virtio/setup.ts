@@ -70,8 +70,8 @@ export function buildVirtioDevices(cfg: Pick<MachineConfig, 'disks' | 'rng' | 'c
       const blk = new VirtioBlk(backend, {
         serial: d.serial,
         ...(Number.isFinite(pollEnv) && process.env.TSVISOR_BLK_POLL_US !== '' ? { pollUs: pollEnv } : {}),
-        // TSVISOR_BLK_INLINE=0: no inline page-cache I/O (for comparisons).
-        inline: process.env.TSVISOR_BLK_INLINE !== '0',
+        // TSVISOR_BLK_INLINE=1: page-cache hits inline on the machine thread (VirtioBlkOptions.inline).
+        inline: process.env.TSVISOR_BLK_INLINE === '1',
       });
       disks.push(blk);
       devices.push(blk);

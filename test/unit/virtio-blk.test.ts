@@ -260,7 +260,6 @@ test('I/O worker backend: requests complete off-thread, in pollCompletions(); st
   const { path, dir } = tmpImage(0x22);
   try {
     const io = new AsyncBlockFile(path, { slots: 2, slotBytes: 64 * 1024 });
-    // The worker path only (page-cache hits would otherwise complete inline).
     const blk = new VirtioBlk(io, { pollUs: 0, inline: false });
     const d = new TestDriver(blk);
     d.init();
@@ -329,7 +328,7 @@ test('I/O worker backend: page-cache reads complete inline, zero-copy, across se
     const pattern = new Uint8Array(DISK).map((_, i) => (i * 13 + (i >> 9)) & 0xff);
     writeFileSync(path, pattern);
     const io = new AsyncBlockFile(path, { slots: 2, slotBytes: 64 * 1024 });
-    const blk = new VirtioBlk(io, { pollUs: 0 });
+    const blk = new VirtioBlk(io, { pollUs: 0, inline: true });
     const d = new TestDriver(blk);
     d.init();
     // Three segments, two of them adjacent in guest memory (merged into one iovec).

@@ -15,10 +15,12 @@
  */
 import { adc32, adc64, condHolds, extendReg } from './alu.js';
 import { decodeBitMasks } from './bitmasks.js';
-import { EC_IABT_CUR, EC_IABT_LOW, FSC_EXTERNAL, GuestFault, SINK, SP, type Cpu } from './cpu.js';
+import { Bus } from '../../devices/bus.js';
+import { createHeapMemory } from '../../memory/guest-memory.js';
+import { Cpu, EC_IABT_CUR, EC_IABT_LOW, FSC_EXTERNAL, GuestFault, SINK, SP } from './cpu.js';
 import { decode } from './decode.js';
 import { R, bigHi, bigLo, ror64, shift32, shift64, toBig } from './int64.js';
-import type { Handler, Phys } from './phys.js';
+import { Phys, type Handler } from './phys.js';
 
 const NO_PAGE: Array<Handler | undefined> = [];
 const NO_OPS = new Int32Array(4096);
@@ -757,6 +759,20 @@ export function runSlice(c: Cpu, budget: number): number {
             xh[d] = 0;
             break;
           }
+          case K.SHV64: {
+            const s = (w >>> 16) & 0xff;
+            shift64(xl[s]!, xh[s]!, ops[k + 1]!, xl[w >>> 24]! & 63);
+            const d = (w >>> 8) & 0xff;
+            xl[d] = R.lo;
+            xh[d] = R.hi;
+            break;
+          }
+          case K.SHV32: {
+            const d = (w >>> 8) & 0xff;
+            xl[d] = shift32(xl[(w >>> 16) & 0xff]!, ops[k + 1]!, xl[w >>> 24]! & 31);
+            xh[d] = 0;
+            break;
+          }
           default:
             hs[k >>> 2]!(c);
         }
@@ -772,6 +788,67 @@ export function runSlice(c: Cpu, budget: number): number {
   c.count = n;
   c.retired += n;
   return n;
+}
+
+/**
+ * A loop that runs every fast-op kind (and the handler, TLB-miss, page-crossing
+ * and fault paths of the loop) with 64-bit values whose low halves exceed
+ * 2^31, assembled from the source below. See warmUp().
+ *
+ *   movz x0,#0x8000,lsl#16; add x0,x0,#2,lsl#12; movn x1,#0; mov x2,#5; mov x20,#64
+ *   loop: mov/add/sub/adds/subs/cmp (imm and reg, X and W); and/orr/eor/ands/tst (reg, imm);
+ *   adrp; lsl/lsr/ubfx; csel/csinc/csinv/csneg/cinc; ccmp/ccmn (reg, imm); add/subs shifted;
+ *   str/ldr X, W, B, H (unsigned offset and register offset); stp/ldp (offset, pre, post, across a
+ *   page); cbz/cbnz/tbz/tbnz/b.cond both ways; bl; adr+blr; nop/dmb/isb/paciasp/autiasp; b;
+ *   add x1,x1,#0x777; add x1,x1,x1,lsl#13; subs x20,x20,#1; b.ne loop;
+ *   adr x27,base+0x4008; str x1,[x27] (a store into decoded code); udf #0
+ *   func: ret      (the bl goes to a ret at base + 0x4000, another code page;
+ *   VBAR_EL1 = base + 0x800, "b ." at the EL1h synchronous vector)
+ */
+const WARM_CODE = [
+  0xd2b00000, 0x91400800, 0x92800001, 0xd28000a2, 0xd2800814, 0xaa0103e3, 0x2a0103e4, 0x91000425,
+  0xd13ffca5, 0x11000c26, 0x51001cc6, 0xb1000427, 0xf1002847, 0x71000c3f, 0x31000448, 0x8b020029,
+  0xcb010129, 0x0b02002a, 0x4b01004a, 0xab02002b, 0xeb01005f, 0x2b02002b, 0x6b01005f, 0x8a02002c,
+  0xaa01018c, 0xca02018c, 0xea02002c, 0xea02003f, 0x0a02002d, 0x2a0101ad, 0x4a0201ad, 0x6a02002d,
+  0x92401c2e, 0xb2700dce, 0xd24001ce, 0xf241002e, 0xf240083f, 0x12001c2f, 0x321801ef, 0x520001ef,
+  0x7201002f, 0x90000010, 0xd37df031, 0xd347fe31, 0xd3442c31, 0x531d7032, 0x53077e52, 0x9a820033,
+  0x9a821433, 0xda82b033, 0xda82a433, 0x1a820033, 0x1a829453, 0x5a824433, 0xfa421024, 0xfa430820,
+  0xba418042, 0x7a421024, 0x7a450840, 0x8b020c35, 0xeb420435, 0x8b820ab5, 0x0b020c36, 0x6b420436,
+  0xf9000401, 0xf9400417, 0xb9001001, 0xb9401017, 0x39005001, 0x39405017, 0x79002c01, 0x79402c17,
+  0xf8227801, 0xf8627818, 0xb8225801, 0xb8625818, 0x38226801, 0x38626818, 0x78227801, 0x78627818,
+  0x3862c818, 0xa9020801, 0xa9426819, 0xa9bf0801, 0xa8c16819, 0x913fe01c, 0xa9000b81, 0xa9406b99,
+  0xb4000022, 0xb5000022, 0x34000022, 0x35000022, 0xb6f80021, 0xb7f80021, 0x36000022, 0x37000022,
+  0xeb02005f, 0x54000020, 0x54000021, 0x5400002b, 0x54000028, 0xeb02003f, 0x54000020, 0x54000021,
+  0x5400002a, 0x94000f97, 0x100001fd, 0xd63f03a0, 0xd503201f, 0xd5033bbf, 0xd5033fdf, 0xd503233f,
+  0xd50323bf, 0x14000001, 0x911ddc21, 0x8b013421, 0xf1000694, 0x54fff201, 0x1001f19b, 0xf9000361,
+  0x00000000, 0xd65f03c0
+];
+
+let warmed = false;
+
+/**
+ * Run WARM_CODE once on a scratch vCPU so that V8 sees type feedback for
+ * every case of runSlice before it first optimises it. Without this the
+ * loop is optimised early in boot (few kinds seen, addresses below 2^31)
+ * and deoptimised again for every newly seen kind or value range; each
+ * recompilation of this large function takes hundreds of milliseconds,
+ * during which the loop runs unoptimised.
+ */
+export function warmUp(): void {
+  if (warmed) return;
+  warmed = true;
+  const base = 0x80000000;
+  const memory = createHeapMemory([{ gpa: base, size: 0x10000 }]);
+  for (let i = 0; i < WARM_CODE.length; i++) memory.writeU32(base + 4 * i, WARM_CODE[i]!);
+  memory.writeU32(base + 0xa00, 0x14000000); // b .
+  memory.writeU32(base + 0x4000, 0xd65f03c0); // ret
+  const c = new Cpu(0, new Phys(memory, new Bus('mmio')));
+  c.on = true;
+  c.pcLo = base | 0;
+  c.pcHi = 0;
+  c.vbar = BigInt(base + 0x800);
+  for (let i = 0; i < 8 && c.stats.exceptions === 0; i++) runSlice(c, 10000);
+  runSlice(c, 100);
 }
 
 /** pc = (lo, hi) + off: a branch relative to the executing instruction. */
@@ -876,6 +953,9 @@ const enum K {
   /** ADD/SUB(S) (shifted register, amount > 0): a = d, b = n, x = sub, imm = m | type << 8 | amt << 16 | setf << 24. */
   ADDSH64,
   ADDSH32,
+  /** LSLV/LSRV/ASRV/RORV: a = d, b = n, x = m, imm = shift type. */
+  SHV64,
+  SHV32,
 }
 
 const wr = (d: number): number => (d === 31 ? SINK : d);
@@ -972,7 +1052,11 @@ export function fastDecode(insn: number, ops: Int32Array, k: number): void {
     const op1 = (insn >>> 28) & 1;
     const op2 = (insn >>> 21) & 15;
     if (op1 !== 0) {
-      if (op2 === 4) {
+      if (op2 === 6 && ((insn >>> 29) & 3) === 0) {
+        // Data processing (2 source): only the variable shifts
+        const opcode = (insn >>> 10) & 63;
+        if (opcode >= 8 && opcode <= 11) put(ops, k, sf ? K.SHV64 : K.SHV32, wr(rd), rn, rm, opcode - 8, 0);
+      } else if (op2 === 4) {
         // Conditional select
         if ((insn >>> 29) & 1 || (insn >>> 11) & 1) return;
         const kind = (((insn >>> 30) & 1) << 1) | ((insn >>> 10) & 1);

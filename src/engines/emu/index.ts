@@ -7,7 +7,7 @@
  */
 import type { Engine, EngineHost, ExitStatus } from '../../vmm/engine.js';
 import { Cpu } from './cpu.js';
-import { runSlice } from './exec.js';
+import { runSlice, warmUp } from './exec.js';
 import { jitFromEnv, jitStats, runSliceJit, type JitStats } from './jit/run.js';
 import { Phys } from './phys.js';
 import {
@@ -53,6 +53,7 @@ export class EmuEngine implements Engine, EmuEngineControl {
     this.platform = opts.platform;
     this.host = opts.host;
     this.jit = opts.jit ?? jitFromEnv() ?? true;
+    if (!this.jit) warmUp();
     for (let i = 0; i < opts.cpus; i++) {
       const c = new Cpu(i, this.phys);
       c.counter = () => this.counter.now();

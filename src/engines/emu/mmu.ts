@@ -39,6 +39,8 @@ export interface WalkResult {
 
 const result: WalkResult = { pa: 0, perms: 0, level: 3, ng: false };
 const TWO32 = 4294967296;
+/** 2 ** n for the shifts of a walk (Math.pow with a variable exponent is a runtime call). */
+const POW2 = Float64Array.from({ length: 64 }, (_, n) => 2 ** n);
 
 /**
  * Walk the tables for (lo, hi). `acc` and `mask` give the access being made:
@@ -109,7 +111,7 @@ export function translateVa(c: Cpu, lo: number, hi: number): typeof tr {
   for (;;) {
     const shift = 12 + 9 * (3 - level);
     const idxBits = level === 4 - levels ? inputBits - shift : 9;
-    const idx = Math.floor(va / 2 ** shift) & ((1 << idxBits) - 1);
+    const idx = Math.floor(va / POW2[shift]!) & ((1 << idxBits) - 1);
     const dpa = table + idx * 8;
     let dlo: number;
     let dhi: number;
@@ -163,8 +165,9 @@ export function translateVa(c: Cpu, lo: number, hi: number): typeof tr {
       return tr;
     }
     const blockShift = 12 + 9 * (3 - level);
-    const offInBlock = va % 2 ** blockShift;
-    const outBase = Math.floor(oa / 2 ** blockShift) * 2 ** blockShift;
+    const blockSize = POW2[blockShift]!;
+    const offInBlock = va % blockSize;
+    const outBase = Math.floor(oa / blockSize) * blockSize;
     tr.pa = outBase + Math.floor(offInBlock / 4096) * 4096;
     const ap2 = (dlo >>> 7) & 1 || apTable & 2 ? 1 : 0;
     const ap1 = (dlo >>> 6) & 1 && (apTable & 1) === 0 ? 1 : 0;
