@@ -9,6 +9,13 @@ const CTRL_A = 0x01;
 
 export function attachConsole(machine: Machine, input: NodeJS.ReadStream, output: NodeJS.WriteStream): () => void {
   machine.serial.output.pipe(output, { end: false });
+  // The reader of our output went away (`tsvisor run ... | head`): stop the VM with one line, not an unhandled EPIPE.
+  const onOutputError = (e: NodeJS.ErrnoException): void => {
+    machine.serial.output.unpipe(output);
+    process.stderr.write(`\ntsvisor: console output closed (${e.code ?? e.message}): stopping the VM\n`);
+    void machine.stop();
+  };
+  output.once('error', onOutputError);
   const tty = input.isTTY === true;
   if (tty) input.setRawMode(true);
   let escape = false;

@@ -65,3 +65,26 @@ test('built command: kvm hello guest runs, without and with the code cache', asy
     assert.equal(r.code, 1);
   }
 });
+
+test('built command: a reader that goes away (| head) stops the VM with one line, no stack trace', async (t) => {
+  if (!built) return t.skip('not built (npm run build)');
+  const p = probeKvm();
+  if (!p.ok) return t.skip(`no usable /dev/kvm: ${p.reason}`);
+  if (!existsSync(hello)) spawnSync('bash', [join(root, 'guest/test-guests/build.sh')], { stdio: 'ignore' });
+  if (!existsSync(hello)) return t.skip('test guests could not be built (guest/test-guests/build.sh)');
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [bin, 'run', '--accel', 'kvm', '--kernel', hello, '--memory', '64M']);
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    // Close our end of the guest's output after its first bytes, as `head -1` does; the guest keeps printing.
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+  assert.doesNotMatch(r.stderr, /\bat |Error:|Unhandled/, r.stderr);
+  assert.match(r.stderr, /console output closed \(EPIPE\): stopping the VM/);
+  assert.equal(r.code, 0);
+});
