@@ -53,7 +53,7 @@ export class EmuEngine implements Engine, EmuEngineControl {
     this.platform = opts.platform;
     this.host = opts.host;
     this.jit = opts.jit ?? jitFromEnv() ?? false;
-    if (!this.jit) warmUp();
+    warmUp(); // runSlice is also the translator's cold path
     for (let i = 0; i < opts.cpus; i++) {
       const c = new Cpu(i, this.phys);
       c.counter = () => this.counter.now();

@@ -41,7 +41,7 @@ import {
   TLB_RAM_OFF,
 } from '../arena.js';
 import { decode } from '../decode.js';
-import { runSlice } from '../exec.js';
+import { HITS_QUEUED, runSlice, type EntryHook } from '../exec.js';
 import { toBig } from '../int64.js';
 import type { Handler, Phys } from '../phys.js';
 import { COUNT_MASK, INTERP_NEXT, STOP, isTerminator, translate } from './translate.js';
@@ -70,7 +70,7 @@ const MAX_BLOCKS = (() => {
 })();
 
 /** hits[] value of an entry that is queued for translation. */
-const QUEUED = 65535;
+const QUEUED = HITS_QUEUED;
 
 export interface JitStats {
   /** Blocks translated. */
@@ -141,6 +141,8 @@ interface JitState {
   dispatch: ((area: number, budget: number, tidx: number) => number) | undefined;
   /** The block hash table (arena.ts) as int32. */
   hash: Int32Array;
+  /** What runSlice needs to run cold code up to the next translated or hot entry. */
+  hook: EntryHook;
 }
 
 const states = new WeakMap<Phys, JitState>();
@@ -162,7 +164,9 @@ function stateOf(phys: Phys): JitState {
       table: new WebAssembly.Table({ initial: 0, element: 'anyfunc' }),
       dispatch: undefined,
       hash: phys.wasm === undefined ? new Int32Array(8) : new Int32Array(phys.wasm.buffer, phys.hashBase, (HASH_ENTRIES * HASH_ENTRY) / 4),
+      hook: { pages: [], hot: HOT },
     };
+    st.hook.pages = st.pages;
     if (phys.wasm !== undefined && DISPATCH) st.dispatch = buildDispatcher(phys, st);
     const h = (hidx: number, k: number): number => {
       const c = st.cur!;
@@ -380,6 +384,7 @@ export const PROF = { gen: 0, enc: 0, mod: 0, inst: 0, bytes: 0 };
 function flushAll(phys: Phys, st: JitState): void {
   for (const p of st.pages) if (p !== undefined) st.stats.invalidated += p.count;
   st.pages.fill(undefined);
+  st.hook.pages = st.pages;
   st.queue = [];
   st.hash.fill(0);
   st.handlers = [];
@@ -423,6 +428,10 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
   let n = 0;
   let interp = 0;
   let jitN = 0;
+  /** Instructions runSlice ran (and already added to c.retired). */
+  let inner = 0;
+  const hook: EntryHook = st.hook;
+  hook.hot = hot;
   c.sliceEnd = budget;
   while (n < c.sliceEnd) {
     try {
@@ -552,7 +561,19 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
           entry = true;
           continue;
         }
-        // Interpret one instruction, as runSlice does.
+        if (!hasStop) {
+          // Cold code: the interpreter's fast loop runs it up to the next entry that has a
+          // block or has become hot (counting the entries it passes), or to the end of the slice.
+          const end = c.sliceEnd;
+          const r = runSlice(c, end - n, hook);
+          n += r;
+          interp += r;
+          inner += r;
+          if (c.sliceEnd !== 0) c.sliceEnd = end;
+          entry = true;
+          continue;
+        }
+        // Interpret one instruction (the raw runner's stop address is checked before each one).
         ilo = lo;
         ihi = hi;
         let h = hs[idx];
@@ -595,7 +616,7 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
   stats.jitInsns += jitN;
   stats.interpInsns += interp;
   c.count = n;
-  c.retired += n;
+  c.retired += n - inner;
   return n;
 }
 
