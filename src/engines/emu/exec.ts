@@ -860,6 +860,7 @@ const WARM_CODE = [
 ];
 
 let warmed = false;
+let warmedHook = false;
 
 /**
  * Run WARM_CODE once on a scratch vCPU so that V8 sees type feedback for
@@ -869,9 +870,10 @@ let warmed = false;
  * recompilation of this large function takes hundreds of milliseconds,
  * during which the loop runs unoptimised.
  */
-export function warmUp(): void {
-  if (warmed) return;
+export function warmUp(hooked = false): void {
+  if (warmed && (warmedHook || !hooked)) return;
   warmed = true;
+  warmedHook ||= hooked;
   const base = 0x80000000;
   const memory = createHeapMemory([{ gpa: base, size: 0x10000 }]);
   for (let i = 0; i < WARM_CODE.length; i++) memory.writeU32(base + 4 * i, WARM_CODE[i]!);
@@ -887,6 +889,8 @@ export function warmUp(): void {
   // Again through the block translator's entry hook (its cold path), counting entries and stopping at them.
   c.pcLo = base | 0;
   c.pcHi = 0;
+  // The translator's cold path: only when the translator runs (runSlice stays monomorphic without it).
+  if (!hooked) return;
   const ex0 = c.stats.exceptions;
   const hook: EntryHook = { pages: [], hot: 20 };
   for (let i = 0; i < 200 && c.stats.exceptions === ex0; i++) {

@@ -6,8 +6,11 @@
  * reached HOT times is queued for translation, and queued blocks are
  * translated and compiled together, many functions per WebAssembly module
  * (compilation cost is mostly per module), when the queue is full or the
- * slice ends. Cold code runs on the interpreter's handlers, one instruction
- * at a time, exactly as runSlice does.
+ * slice ends (a partly filled queue waits up to DELAY slices). Cold code runs
+ * on the interpreter's fast loop: runSlice with an entry hook counts the
+ * entries it passes (taken branches, exception entries) and returns before
+ * one that has a block or has just become hot. With a stop address (the raw
+ * runner) cold code runs one instruction at a time on the handlers.
  *
  * Blocks live per physical RAM page next to the interpreter's decode cache
  * (phys.icache): a JitPage remembers the handler array it was built against,
@@ -67,6 +70,16 @@ const BATCH = (() => {
 const MAX_BLOCKS = (() => {
   const v = Number(process.env.TSVISOR_EMU_JIT_MAX_BLOCKS);
   return Number.isInteger(v) && v >= 1 ? v : 200_000;
+})();
+
+/**
+ * Slices a partly filled queue waits for more blocks before it is compiled
+ * (TSVISOR_EMU_JIT_DELAY): compilation costs mostly per module, and queued
+ * entries run on the interpreter meanwhile.
+ */
+const DELAY = (() => {
+  const v = Number(process.env.TSVISOR_EMU_JIT_DELAY);
+  return Number.isInteger(v) && v >= 1 ? v : 32;
 })();
 
 /** hits[] value of an entry that is queued for translation. */
@@ -143,6 +156,8 @@ interface JitState {
   hash: Int32Array;
   /** What runSlice needs to run cold code up to the next translated or hot entry. */
   hook: EntryHook;
+  /** Slices ended with a partly filled queue since it was last compiled. */
+  queueAge: number;
 }
 
 const states = new WeakMap<Phys, JitState>();
@@ -165,6 +180,7 @@ function stateOf(phys: Phys): JitState {
       dispatch: undefined,
       hash: phys.wasm === undefined ? new Int32Array(8) : new Int32Array(phys.wasm.buffer, phys.hashBase, (HASH_ENTRIES * HASH_ENTRY) / 4),
       hook: { pages: [], hot: HOT },
+      queueAge: 0,
     };
     st.hook.pages = st.pages;
     if (phys.wasm !== undefined && DISPATCH) st.dispatch = buildDispatcher(phys, st);
@@ -309,6 +325,7 @@ function compileQueue(phys: Phys, st: JitState): void {
   const q = st.queue;
   if (q.length === 0) return;
   st.queue = [];
+  st.queueAge = 0;
   const t0 = performance.now();
   const fns: Fn[] = [];
   const meta: Array<{ p: Pending; len: number }> = [];
@@ -612,7 +629,9 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
       entry = true;
     }
   }
-  if (st.queue.length > 0) compileQueue(phys, st);
+  if (st.queue.length > 0 && (hasStop || hot === 0 || ++st.queueAge >= DELAY)) {
+    compileQueue(phys, st);
+  }
   stats.jitInsns += jitN;
   stats.interpInsns += interp;
   c.count = n;
