@@ -17,7 +17,8 @@ import { createRawMachine, loadWords, runUntil } from '../../src/engines/emu/raw
 import { jitStats } from '../../src/engines/emu/jit/run.js';
 
 const RAM = 0x40000000;
-const mode = process.env.TSVISOR_EMU_JIT;
+// Unset: the engine's default, the translator.
+const mode = process.env.TSVISOR_EMU_JIT ?? 'on';
 const hot0 = process.env.TSVISOR_EMU_JIT_HOT === '0';
 const pass = mode === 'on' ? `translator pass (TSVISOR_EMU_JIT=on, TSVISOR_EMU_JIT_HOT=${process.env.TSVISOR_EMU_JIT_HOT ?? 'default'})` : 'interpreter pass';
 

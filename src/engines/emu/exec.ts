@@ -86,8 +86,30 @@ function codeCache(c: Cpu): CodeCache {
   return cc;
 }
 
-/** Run up to `budget` instructions on `c` (fewer when a handler ends the slice). Returns instructions executed. */
-export function runSlice(c: Cpu, budget: number): number {
+/**
+ * The block translator's view of its block table (jit/run.ts), for runSlice
+ * to run the translator's cold code: per RAM page, the decode-cache array the
+ * page's blocks were built against, the translated blocks and the entry
+ * counters.
+ */
+export interface EntryHook {
+  pages: Array<{ hs: Array<Handler | undefined>; blocks: Array<unknown>; hits: Uint16Array } | undefined>;
+  hot: number;
+}
+
+/** hits[] value of an entry queued for translation (jit/run.ts). */
+export const HITS_QUEUED = 65535;
+
+/**
+ * Run up to `budget` instructions on `c` (fewer when a handler ends the slice). Returns instructions executed.
+ *
+ * With `hook` (the translator's cold path), every taken branch or exception
+ * entry after the first instruction is a block entry: its counter is bumped
+ * while below the threshold; runSlice returns before running an entry that
+ * has a translated block, has just become hot, or lies on a page the
+ * translator has no current table for (pc is then the entry's address).
+ */
+export function runSlice(c: Cpu, budget: number, hook?: EntryHook): number {
   const phys = c.phys;
   const dv = c.dv;
   const xl = c.xl;
@@ -110,8 +132,10 @@ export function runSlice(c: Cpu, budget: number): number {
   let ilo = 0;
   let ihi = 0;
   let n = 0;
+  // Address of the next sequential instruction: any other pc is a block entry (for `hook`).
+  let expect = c.pcLo;
   c.sliceEnd = budget;
-  while (n < c.sliceEnd) {
+  outer: while (n < c.sliceEnd) {
     try {
       while (n < c.sliceEnd) {
         const lo = c.pcLo;
@@ -161,6 +185,16 @@ export function runSlice(c: Cpu, budget: number): number {
         }
         // Four slots per 4-byte instruction: the slot index is the byte offset.
         const k = lo & 0xfff;
+        if (lo !== expect && hook !== undefined) {
+          const p = hook.pages[ramOff >>> 12];
+          if (p === undefined || p.hs !== hs) break outer;
+          const e = k >>> 2;
+          if (p.blocks[e] !== undefined) break outer;
+          const h = p.hits[e]!;
+          if (h < hook.hot) p.hits[e] = h + 1;
+          else if (h !== HITS_QUEUED) break outer;
+        }
+        expect = (lo + 4) | 0;
         let w = ops[k]!;
         if (w === 0) {
           const insn = dv.getUint32(ramOff + k, true);
@@ -783,6 +817,7 @@ export function runSlice(c: Cpu, budget: number): number {
       c.pcHi = ihi;
       c.fault(e, ilo, ihi);
       pageLo = 0xffc;
+      expect = ~c.pcLo;
     }
   }
   c.count = n;
@@ -825,6 +860,7 @@ const WARM_CODE = [
 ];
 
 let warmed = false;
+let warmedHook = false;
 
 /**
  * Run WARM_CODE once on a scratch vCPU so that V8 sees type feedback for
@@ -834,9 +870,10 @@ let warmed = false;
  * recompilation of this large function takes hundreds of milliseconds,
  * during which the loop runs unoptimised.
  */
-export function warmUp(): void {
-  if (warmed) return;
+export function warmUp(hooked = false): void {
+  if (warmed && (warmedHook || !hooked)) return;
   warmed = true;
+  warmedHook ||= hooked;
   const base = 0x80000000;
   const memory = createHeapMemory([{ gpa: base, size: 0x10000 }]);
   for (let i = 0; i < WARM_CODE.length; i++) memory.writeU32(base + 4 * i, WARM_CODE[i]!);
@@ -849,6 +886,19 @@ export function warmUp(): void {
   c.vbar = BigInt(base + 0x800);
   for (let i = 0; i < 8 && c.stats.exceptions === 0; i++) runSlice(c, 10000);
   runSlice(c, 100);
+  // Again through the block translator's entry hook (its cold path), counting entries and stopping at them.
+  c.pcLo = base | 0;
+  c.pcHi = 0;
+  // The translator's cold path: only when the translator runs (runSlice stays monomorphic without it).
+  if (!hooked) return;
+  const ex0 = c.stats.exceptions;
+  const hook: EntryHook = { pages: [], hot: 20 };
+  for (let i = 0; i < 200 && c.stats.exceptions === ex0; i++) {
+    // Pages appear as the loop decodes them; a block appears at the last entry seen, as after a translation.
+    hook.pages = c.phys.icache.map((hs) => (hs === undefined ? undefined : { hs, blocks: [], hits: new Uint16Array(1024).fill(i > 150 ? HITS_QUEUED : 0) }));
+    if (i % 7 === 3) hook.pages.forEach((p) => p?.blocks.push(...Array.from({ length: 1024 }, () => p)));
+    runSlice(c, 1000, hook);
+  }
 }
 
 /** pc = (lo, hi) + off: a branch relative to the executing instruction. */

@@ -40,7 +40,7 @@ export class EmuEngine implements Engine, EmuEngineControl {
   private stopStatus: ExitStatus | undefined;
   private readonly platform: EmuPlatform;
   private readonly host: EngineHost;
-  /** Hot code runs through the block translator (--accel emu,jit=on or TSVISOR_EMU_JIT=on; default off). */
+  /** Hot code runs through the block translator (default; --accel emu,jit=off or TSVISOR_EMU_JIT=off: interpreter only). */
   readonly jit: boolean;
   /** Last timer output levels per CPU (virt, phys), to report only changes. */
   private readonly vLevel: boolean[] = [];
@@ -52,8 +52,8 @@ export class EmuEngine implements Engine, EmuEngineControl {
     this.phys = new Phys(opts.memory, opts.mmio);
     this.platform = opts.platform;
     this.host = opts.host;
-    this.jit = opts.jit ?? jitFromEnv() ?? false;
-    if (!this.jit) warmUp();
+    this.jit = opts.jit ?? jitFromEnv() ?? true;
+    warmUp(this.jit); // runSlice is also the translator's cold path
     for (let i = 0; i < opts.cpus; i++) {
       const c = new Cpu(i, this.phys);
       c.counter = () => this.counter.now();

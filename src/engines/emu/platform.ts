@@ -69,6 +69,6 @@ export interface EmuEngineOptions {
   dtbAddr: number;
   platform: EmuPlatform;
   host: EngineHost;
-  /** Run hot code through the block translator (jit/); default: TSVISOR_EMU_JIT, else off. */
+  /** Run hot code through the block translator (jit/); default: TSVISOR_EMU_JIT, else on. */
   jit?: boolean;
 }

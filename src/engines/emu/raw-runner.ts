@@ -45,8 +45,8 @@ export function loadWords(memory: GuestMemory, gpa: number, words: ArrayLike<num
  * Returns the number of instructions executed.
  */
 export function runUntil(cpu: Cpu, stopPc: bigint, maxInsns = 1_000_000): number {
-  // TSVISOR_EMU_JIT=on runs the same tests through the block translator (npm test runs both ways).
-  if (jitFromEnv() === true) return runUntilJit(cpu, stopPc, maxInsns);
+  // The block translator unless TSVISOR_EMU_JIT=off (npm test runs the suites both ways).
+  if (jitFromEnv() !== false) return runUntilJit(cpu, stopPc, maxInsns);
   let n = 0;
   for (let steps = 0; steps < maxInsns && cpu.on && !cpu.halted && cpu.pc !== stopPc; steps++) {
     // Like the engine: pending unmasked interrupts are taken between slices.

@@ -264,7 +264,7 @@ export function startUserElf(elf: Uint8Array, argv: string[] = ['prog']): { m: R
 export function runUserElf(elf: Uint8Array, argv: string[] = ['prog'], maxInsns = 2_000_000_000): UserRunResult {
   const { cpu: c, exitCode, stdout: out } = startUserElf(elf, argv);
   let n = 0;
-  const slice = jitFromEnv() === true ? runSliceJit : runSlice;
+  const slice = jitFromEnv() !== false ? runSliceJit : runSlice;
   while (c.on && n < maxInsns) n += slice(c, 100000);
   const stdoutBytes = Uint8Array.from(out());
   const stdout = new TextDecoder().decode(stdoutBytes);

@@ -6,8 +6,11 @@
  * reached HOT times is queued for translation, and queued blocks are
  * translated and compiled together, many functions per WebAssembly module
  * (compilation cost is mostly per module), when the queue is full or the
- * slice ends. Cold code runs on the interpreter's handlers, one instruction
- * at a time, exactly as runSlice does.
+ * slice ends (a partly filled queue waits up to DELAY slices). Cold code runs
+ * on the interpreter's fast loop: runSlice with an entry hook counts the
+ * entries it passes (taken branches, exception entries) and returns before
+ * one that has a block or has just become hot. With a stop address (the raw
+ * runner) cold code runs one instruction at a time on the handlers.
  *
  * Blocks live per physical RAM page next to the interpreter's decode cache
  * (phys.icache): a JitPage remembers the handler array it was built against,
@@ -41,7 +44,7 @@ import {
   TLB_RAM_OFF,
 } from '../arena.js';
 import { decode } from '../decode.js';
-import { runSlice } from '../exec.js';
+import { HITS_QUEUED, runSlice, type EntryHook } from '../exec.js';
 import { toBig } from '../int64.js';
 import type { Handler, Phys } from '../phys.js';
 import { COUNT_MASK, INTERP_NEXT, STOP, isTerminator, translate } from './translate.js';
@@ -69,8 +72,18 @@ const MAX_BLOCKS = (() => {
   return Number.isInteger(v) && v >= 1 ? v : 200_000;
 })();
 
+/**
+ * Slices a partly filled queue waits for more blocks before it is compiled
+ * (TSVISOR_EMU_JIT_DELAY): compilation costs mostly per module, and queued
+ * entries run on the interpreter meanwhile.
+ */
+const DELAY = (() => {
+  const v = Number(process.env.TSVISOR_EMU_JIT_DELAY);
+  return Number.isInteger(v) && v >= 1 ? v : 32;
+})();
+
 /** hits[] value of an entry that is queued for translation. */
-const QUEUED = 65535;
+const QUEUED = HITS_QUEUED;
 
 export interface JitStats {
   /** Blocks translated. */
@@ -141,6 +154,10 @@ interface JitState {
   dispatch: ((area: number, budget: number, tidx: number) => number) | undefined;
   /** The block hash table (arena.ts) as int32. */
   hash: Int32Array;
+  /** What runSlice needs to run cold code up to the next translated or hot entry. */
+  hook: EntryHook;
+  /** Slices ended with a partly filled queue since it was last compiled. */
+  queueAge: number;
 }
 
 const states = new WeakMap<Phys, JitState>();
@@ -162,7 +179,10 @@ function stateOf(phys: Phys): JitState {
       table: new WebAssembly.Table({ initial: 0, element: 'anyfunc' }),
       dispatch: undefined,
       hash: phys.wasm === undefined ? new Int32Array(8) : new Int32Array(phys.wasm.buffer, phys.hashBase, (HASH_ENTRIES * HASH_ENTRY) / 4),
+      hook: { pages: [], hot: HOT },
+      queueAge: 0,
     };
+    st.hook.pages = st.pages;
     if (phys.wasm !== undefined && DISPATCH) st.dispatch = buildDispatcher(phys, st);
     const h = (hidx: number, k: number): number => {
       const c = st.cur!;
@@ -305,6 +325,7 @@ function compileQueue(phys: Phys, st: JitState): void {
   const q = st.queue;
   if (q.length === 0) return;
   st.queue = [];
+  st.queueAge = 0;
   const t0 = performance.now();
   const fns: Fn[] = [];
   const meta: Array<{ p: Pending; len: number }> = [];
@@ -380,6 +401,7 @@ export const PROF = { gen: 0, enc: 0, mod: 0, inst: 0, bytes: 0 };
 function flushAll(phys: Phys, st: JitState): void {
   for (const p of st.pages) if (p !== undefined) st.stats.invalidated += p.count;
   st.pages.fill(undefined);
+  st.hook.pages = st.pages;
   st.queue = [];
   st.hash.fill(0);
   st.handlers = [];
@@ -423,6 +445,10 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
   let n = 0;
   let interp = 0;
   let jitN = 0;
+  /** Instructions runSlice ran (and already added to c.retired). */
+  let inner = 0;
+  const hook: EntryHook = st.hook;
+  hook.hot = hot;
   c.sliceEnd = budget;
   while (n < c.sliceEnd) {
     try {
@@ -552,7 +578,19 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
           entry = true;
           continue;
         }
-        // Interpret one instruction, as runSlice does.
+        if (!hasStop) {
+          // Cold code: the interpreter's fast loop runs it up to the next entry that has a
+          // block or has become hot (counting the entries it passes), or to the end of the slice.
+          const end = c.sliceEnd;
+          const r = runSlice(c, end - n, hook);
+          n += r;
+          interp += r;
+          inner += r;
+          if (c.sliceEnd !== 0) c.sliceEnd = end;
+          entry = true;
+          continue;
+        }
+        // Interpret one instruction (the raw runner's stop address is checked before each one).
         ilo = lo;
         ihi = hi;
         let h = hs[idx];
@@ -591,11 +629,13 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
       entry = true;
     }
   }
-  if (st.queue.length > 0) compileQueue(phys, st);
+  if (st.queue.length > 0 && (hasStop || hot === 0 || ++st.queueAge >= DELAY)) {
+    compileQueue(phys, st);
+  }
   stats.jitInsns += jitN;
   stats.interpInsns += interp;
   c.count = n;
-  c.retired += n;
+  c.retired += n - inner;
   return n;
 }
 
