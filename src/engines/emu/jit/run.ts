@@ -85,6 +85,22 @@ const DELAY = (() => {
 /** hits[] value of an entry that is queued for translation. */
 const QUEUED = HITS_QUEUED;
 
+/** NZCV as the translated code keeps it in the state area: N<<3 | Z<<2 | C<<1 | V. */
+function packNzcv(c: Cpu): number {
+  return (c.nf << 3) | (c.zf << 2) | (c.cf << 1) | c.vf;
+}
+
+/** Take pc and NZCV back from the state area after translated code ran (or before a handler runs). */
+function pcFlagsFromState(c: Cpu, S: Int32Array): void {
+  c.pcLo = S[S_PCLO]!;
+  c.pcHi = S[S_PCHI]!;
+  const f = S[S_NZCV]!;
+  c.nf = (f >> 3) & 1;
+  c.zf = (f >> 2) & 1;
+  c.cf = (f >> 1) & 1;
+  c.vf = f & 1;
+}
+
 export interface JitStats {
   /** Blocks translated. */
   translated: number;
@@ -187,18 +203,12 @@ function stateOf(phys: Phys): JitState {
     const h = (hidx: number, k: number): number => {
       const c = st.cur!;
       const S = c.jitS;
-      c.pcLo = S[S_PCLO]!;
-      c.pcHi = S[S_PCHI]!;
-      const f = S[S_NZCV]!;
-      c.nf = (f >> 3) & 1;
-      c.zf = (f >> 2) & 1;
-      c.cf = (f >> 1) & 1;
-      c.vf = f & 1;
+      pcFlagsFromState(c, S);
       st.lastK = k;
       st.handlers[hidx]!(c);
       S[S_PCLO] = c.pcLo;
       S[S_PCHI] = c.pcHi;
-      S[S_NZCV] = (c.nf << 3) | (c.zf << 2) | (c.cf << 1) | c.vf;
+      S[S_NZCV] = packNzcv(c);
       return c.sliceEnd === 0 ? 1 : 0;
     };
     st.imports = { env: { mem: phys.wasm, h } };
@@ -520,7 +530,7 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
           if (b !== undefined) {
             ilo = lo;
             ihi = hi;
-            S[S_NZCV] = (c.nf << 3) | (c.zf << 2) | (c.cf << 1) | c.vf;
+            S[S_NZCV] = packNzcv(c);
             st.cur = c;
             inBlock = true;
             let k: number;
@@ -541,13 +551,7 @@ export function runSliceJit(c: Cpu, budget: number, stop?: bigint): number {
               k -= INTERP_NEXT;
               interpNext = true;
             }
-            c.pcLo = S[S_PCLO]!;
-            c.pcHi = S[S_PCHI]!;
-            const f = S[S_NZCV]!;
-            c.nf = (f >> 3) & 1;
-            c.zf = (f >> 2) & 1;
-            c.cf = (f >> 1) & 1;
-            c.vf = f & 1;
+            pcFlagsFromState(c, S);
             b.runs++;
             n += k;
             jitN += k;
